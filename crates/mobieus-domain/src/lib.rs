@@ -1,0 +1,18 @@
+//! Pure types and rules of mobieus. Nothing here does I/O: every other crate builds on
+//! these types, and every value of them was parsed, so holding one means it is valid.
+//!
+//! - [`time`]: timestamps as the API shows them (RFC 3339, UTC, milliseconds).
+//! - [`tenant`]: tenant slugs and host names.
+//! - [`forum`]: users, threads, posts and the rules of who may do what.
+//! - [`event`]: the public event catalog and the event envelope.
+//! - [`scope`] and [`api_key`]: API-key format, hashing and scopes.
+//! - [`page`]: list limits and opaque cursors.
+
+pub mod api_key;
+pub mod event;
+pub mod forum;
+pub mod page;
+pub mod random;
+pub mod scope;
+pub mod tenant;
+pub mod time;
