@@ -1,1 +1,16 @@
-//! placeholder
+//! Use cases of mobieus. Each one owns exactly one transaction on one tenant's database
+//! and writes the domain rows together with their public event (the transactional
+//! outbox): after a crash there is either the action with its event, or neither. The CLI
+//! and the web call these; neither writes to the store directly.
+
+mod error;
+pub mod forum;
+pub mod keys;
+mod outbox;
+pub mod tenants;
+
+pub use error::CoreError;
+pub use outbox::Published;
+
+/// The result of a use case.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -1,1 +1,21 @@
-//! placeholder
+//! Persistence of mobieus: the control database (which tenants exist, their host names)
+//! and one database per tenant (its forum, event feed and API keys).
+//!
+//! Every tenant-scoped query goes through a [`TenantDb`] (reads) or a [`TenantTx`] (one
+//! write transaction), both of which can only be had from [`Store::tenant_db`] for a known
+//! tenant, so an unscoped query cannot be written by accident. SQL lives only in the
+//! backend module ([`sqlite`] today); callers see domain types.
+
+mod error;
+mod records;
+pub mod sqlite;
+mod store;
+mod tenant_db;
+
+pub use error::StoreError;
+pub use records::{ApiKeyRecord, EventFilter, ModerationRecord, NewApiKey, Page, PostFilter, StoredEvent, Tenant};
+pub use store::{Store, StoreConfig};
+pub use tenant_db::{TenantDb, TenantTx};
+
+/// The result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,35 @@
+//! What a use case refuses, and why. Every variant but `Store` is the caller's mistake
+//! and has a one-line message fit to show them; `Store` hides its cause behind `source()`.
+
+use mobieus_domain::forum::{InvalidValue, Refusal};
+use mobieus_store::StoreError;
+
+/// Why a use case did not happen. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage failure")]
+    Store(#[source] StoreError),
+}
+
+impl CoreError {
+    pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
+        CoreError::NotFound { what, id: id.to_string() }
+    }
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { what } => CoreError::Conflict(format!("that {what} is already taken")),
+            other => CoreError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Minting, listing and revoking API keys.
+
+use crate::{CoreError, Result};
+use mobieus_domain::api_key::{ApiKeyId, ApiKeySecret, KeyMode, RateLimit};
+use mobieus_domain::forum::InvalidValue;
+use mobieus_domain::scope::Scopes;
+use mobieus_domain::time::Timestamp;
+use mobieus_store::{ApiKeyRecord, NewApiKey, TenantDb};
+
+/// What a new key is for.
+#[derive(Clone, Debug)]
+pub struct KeyRequest {
+    pub name: String,
+    pub scopes: Scopes,
+    pub mode: KeyMode,
+    pub rate_limit: RateLimit,
+}
+
+/// A freshly minted key: the plaintext exists here and nowhere else, once.
+#[derive(Debug)]
+pub struct MintedKey {
+    pub record: ApiKeyRecord,
+    pub secret: ApiKeySecret,
+}
+
+/// Mints a key from the CSPRNG and stores only its hash.
+pub async fn mint(db: &TenantDb, req: KeyRequest) -> Result<MintedKey> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(InvalidValue { field: "name", message: "must be 1-100 characters without control characters" }.into());
+    }
+    let secret = ApiKeySecret::generate(req.mode);
+    let key = NewApiKey {
+        id: ApiKeyId::generate(),
+        name: name.to_owned(),
+        prefix: secret.display_prefix(),
+        hash: secret.hash(),
+        mode: req.mode,
+        scopes: req.scopes,
+        rate_limit: req.rate_limit,
+        created_at: Timestamp::now(),
+    };
+    let mut tx = db.begin().await?;
+    tx.insert_api_key(&key).await?;
+    tx.commit().await?;
+    let record = ApiKeyRecord {
+        id: key.id,
+        name: key.name,
+        prefix: key.prefix,
+        hash: key.hash,
+        mode: key.mode,
+        scopes: key.scopes,
+        rate_limit: key.rate_limit,
+        created_at: key.created_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    Ok(MintedKey { record, secret })
+}
+
+pub async fn list(db: &TenantDb) -> Result<Vec<ApiKeyRecord>> {
+    Ok(db.api_keys().await?)
+}
+
+/// Revokes a key at once: the next request with it is refused.
+pub async fn revoke(db: &TenantDb, id: &str) -> Result<()> {
+    let parsed = ApiKeyId::parse(id).ok_or_else(|| CoreError::not_found("API key", id))?;
+    let mut tx = db.begin().await?;
+    if !tx.revoke_api_key(&parsed, Timestamp::now()).await? {
+        let exists = tx.api_keys().await?.iter().any(|k| k.id == parsed);
+        return Err(if exists {
+            CoreError::Conflict(format!("API key {id} is already revoked"))
+        } else {
+            CoreError::not_found("API key", id)
+        });
+    }
+    tx.commit().await?;
+    Ok(())
+}

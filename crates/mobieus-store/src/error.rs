@@ -1,0 +1,29 @@
+//! The store's error: database failures keep their source; constraint violations that a
+//! caller can act on are named.
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; `what` names it (`tenant`, `host`, `username`).
+    #[error("{what} already exists")]
+    Conflict { what: &'static str },
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot use the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored value this version cannot read (a newer version wrote it, or it was edited by hand).
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        crate::sqlite::map_error(e)
+    }
+}

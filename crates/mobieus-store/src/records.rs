@@ -1,0 +1,93 @@
+//! What the store hands back and takes in, beyond the domain's own entities.
+
+use mobieus_domain::api_key::{ApiKeyId, KeyHash, KeyMode, RateLimit};
+use mobieus_domain::event::EventType;
+use mobieus_domain::forum::{PostId, ThreadId, UserId};
+use mobieus_domain::scope::Scopes;
+use mobieus_domain::tenant::{HostName, TenantSlug};
+use mobieus_domain::time::Timestamp;
+
+/// A tenant as the control database lists it.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub slug: TenantSlug,
+    pub hosts: Vec<HostName>,
+    pub created_at: Timestamp,
+}
+
+/// A public event as stored: its JSON exactly as it is served and sent.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    /// Its place in the feed; only grows.
+    pub position: i64,
+    pub id: String,
+    pub event_type: String,
+    pub created_at: Timestamp,
+    pub json: String,
+}
+
+/// Which events a feed page holds.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    /// Any of these types; all when empty.
+    pub types: Vec<EventType>,
+    /// Created at or after.
+    pub since: Option<Timestamp>,
+    /// Created before.
+    pub until: Option<Timestamp>,
+}
+
+/// Which posts a page holds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PostFilter {
+    pub thread: Option<ThreadId>,
+    pub author: Option<UserId>,
+}
+
+/// One page of a list, in position order.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The position of the last item, when more items follow it.
+    pub next_after: Option<i64>,
+}
+
+/// A key to store: the hash, never the plaintext.
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub prefix: String,
+    pub hash: KeyHash,
+    pub mode: KeyMode,
+    pub scopes: Scopes,
+    pub rate_limit: RateLimit,
+    pub created_at: Timestamp,
+}
+
+/// A stored API key.
+#[derive(Clone, Debug)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub prefix: String,
+    pub hash: KeyHash,
+    pub mode: KeyMode,
+    pub scopes: Scopes,
+    pub rate_limit: RateLimit,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A moderation action, kept for the record beside its public event.
+#[derive(Clone, Debug)]
+pub struct ModerationRecord<'a> {
+    pub action: &'static str,
+    pub moderator: UserId,
+    pub target_user: Option<UserId>,
+    pub target_post: Option<PostId>,
+    pub target_thread: Option<ThreadId>,
+    pub reason: Option<&'a str>,
+    pub at: Timestamp,
+}

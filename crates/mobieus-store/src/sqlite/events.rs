@@ -1,0 +1,62 @@
+//! The public event feed (the outbox table).
+
+use super::forum::paginate;
+use crate::{EventFilter, Page, Result, StoredEvent};
+use mobieus_domain::event::Event;
+use mobieus_domain::time::Timestamp;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, SqliteExecutor};
+
+const EVENT_SELECT: &str = "SELECT position, id, type, created_at, payload FROM api_events";
+
+fn event_from_row(row: &SqliteRow) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        position: row.try_get("position")?,
+        id: row.try_get("id")?,
+        event_type: row.try_get("type")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        json: row.try_get("payload")?,
+    })
+}
+
+/// Appends an event to the feed; returns its position.
+pub(crate) async fn insert_event<'e>(e: impl SqliteExecutor<'e>, event: &Event, json: &str) -> Result<i64> {
+    let position: i64 = sqlx::query_scalar(
+        "INSERT INTO api_events (id, type, created_at, payload) VALUES (?, ?, ?, ?) RETURNING position",
+    )
+    .bind(event.id.as_str())
+    .bind(event.event_type.name())
+    .bind(event.created_at.millis())
+    .bind(json)
+    .fetch_one(e)
+    .await?;
+    Ok(position)
+}
+
+pub(crate) async fn events_page<'e>(e: impl SqliteExecutor<'e>, filter: &EventFilter, after: i64, limit: u32) -> Result<Page<StoredEvent>> {
+    let mut q = sqlx::QueryBuilder::<Sqlite>::new(EVENT_SELECT);
+    q.push(" WHERE position > ").push_bind(after);
+    if !filter.types.is_empty() {
+        q.push(" AND type IN (");
+        let mut sep = q.separated(", ");
+        for t in &filter.types {
+            sep.push_bind(t.name());
+        }
+        q.push(")");
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND created_at >= ").push_bind(since.millis());
+    }
+    if let Some(until) = filter.until {
+        q.push(" AND created_at < ").push_bind(until.millis());
+    }
+    q.push(" ORDER BY position LIMIT ").push_bind(i64::from(limit) + 1);
+    let rows = q.build().fetch_all(e).await?;
+    let items = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |ev| ev.position))
+}
+
+pub(crate) async fn event_by_id<'e>(e: impl SqliteExecutor<'e>, id: &str) -> Result<Option<StoredEvent>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_SELECT} WHERE id = ?"))).bind(id).fetch_optional(e).await?;
+    row.as_ref().map(event_from_row).transpose()
+}

@@ -1,0 +1,86 @@
+//! The SQLite backend: one file for the control database, one per tenant, all in WAL mode
+//! with a busy timeout so the CLI and a running server share them safely. Writes run in
+//! `BEGIN IMMEDIATE` transactions: they queue for the write lock up front instead of
+//! failing when a read turns into a write.
+
+mod control;
+mod events;
+mod forum;
+mod keys;
+
+pub(crate) use control::{insert_tenant, list_tenants, tenant_by_host, tenant_by_slug, tenant_exists};
+pub(crate) use events::{event_by_id, events_page, insert_event};
+pub(crate) use forum::*;
+pub(crate) use keys::{api_key_by_hash, api_keys, insert_api_key, revoke_api_key, touch_api_key};
+
+use crate::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::time::Duration;
+
+static CONTROL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite/control");
+static TENANT_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite/tenant");
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+}
+
+async fn pool(path: &Path, max: u32) -> Result<SqlitePool, StoreError> {
+    Ok(SqlitePoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .idle_timeout(Duration::from_secs(300))
+        .connect_with(options(path))
+        .await?)
+}
+
+pub(crate) async fn open_control(path: &Path) -> Result<SqlitePool, StoreError> {
+    let pool = pool(path, 4).await?;
+    CONTROL_MIGRATIONS.run(&pool).await?;
+    Ok(pool)
+}
+
+pub(crate) async fn open_tenant(path: &Path) -> Result<SqlitePool, StoreError> {
+    let pool = pool(path, 8).await?;
+    TENANT_MIGRATIONS.run(&pool).await?;
+    Ok(pool)
+}
+
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<Tx, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Names the uniqueness rules a caller can act on; everything else stays a database error.
+pub(crate) fn map_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let msg = db.message();
+        let what = if msg.contains("tenant_hosts") {
+            "host"
+        } else if msg.contains("tenants") {
+            "tenant"
+        } else if msg.contains("users_username_active") || msg.contains("users") {
+            "username"
+        } else {
+            "row"
+        };
+        return StoreError::Conflict { what };
+    }
+    StoreError::Database(e)
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}

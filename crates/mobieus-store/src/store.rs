@@ -1,0 +1,96 @@
+//! The [`Store`]: the control database, and the door to each tenant's database.
+
+use crate::sqlite;
+use crate::{Result, StoreError, Tenant, TenantDb};
+use mobieus_domain::tenant::{HostName, TenantSlug};
+use mobieus_domain::time::Timestamp;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Where the data lives.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The data directory: `control.db` and `tenants/<slug>.db` under it.
+    pub data_dir: PathBuf,
+}
+
+/// The control database and a cache of open tenant databases. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    control: sqlx::SqlitePool,
+    tenants_dir: PathBuf,
+    open: Arc<RwLock<HashMap<TenantSlug, TenantDb>>>,
+}
+
+impl Store {
+    /// Opens (creating when missing) the data directory and migrates the control database.
+    pub async fn open(config: &StoreConfig) -> Result<Self> {
+        let tenants_dir = config.data_dir.join("tenants");
+        std::fs::create_dir_all(&tenants_dir).map_err(|source| StoreError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let control = sqlite::open_control(&config.data_dir.join("control.db")).await?;
+        Ok(Self { control, tenants_dir, open: Arc::default() })
+    }
+
+    /// Creates a tenant and its database. `hosts` are extra host names besides
+    /// `<slug>.localhost`. Fails with `Conflict` when the slug or a host is taken.
+    pub async fn create_tenant(&self, slug: &TenantSlug, hosts: &[HostName]) -> Result<Tenant> {
+        if self.tenant(slug).await?.is_some() {
+            return Err(StoreError::Conflict { what: "tenant" });
+        }
+        // The database exists and is migrated before any process can find the tenant.
+        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug)).await?;
+        let tenant = sqlite::insert_tenant(&self.control, slug, hosts, Timestamp::now()).await?;
+        self.cache(db);
+        Ok(tenant)
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        sqlite::list_tenants(&self.control).await
+    }
+
+    pub async fn tenant(&self, slug: &TenantSlug) -> Result<Option<Tenant>> {
+        sqlite::tenant_by_slug(&self.control, slug).await
+    }
+
+    /// The tenant a request's host names: a configured host, or `<slug>.localhost`.
+    /// Read from the control database each time, so a tenant created by the CLI is
+    /// served at once.
+    pub async fn tenant_for_host(&self, host: &HostName) -> Result<Option<TenantSlug>> {
+        if let Some(slug) = host.localhost_slug() {
+            return Ok(sqlite::tenant_exists(&self.control, &slug).await?.then_some(slug));
+        }
+        sqlite::tenant_by_host(&self.control, host).await
+    }
+
+    /// The database of a tenant known to exist, opened (and migrated) on first use.
+    pub async fn tenant_db(&self, slug: &TenantSlug) -> Result<TenantDb> {
+        if let Some(db) = self.read_cache(slug) {
+            return Ok(db);
+        }
+        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug)).await?;
+        Ok(self.cache(db))
+    }
+
+    fn tenant_path(&self, slug: &TenantSlug) -> PathBuf {
+        tenant_file(&self.tenants_dir, slug)
+    }
+
+    fn read_cache(&self, slug: &TenantSlug) -> Option<TenantDb> {
+        self.open.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(slug).cloned()
+    }
+
+    /// Caches `db` unless another task opened the same tenant first; returns the one kept.
+    fn cache(&self, db: TenantDb) -> TenantDb {
+        let mut open = self.open.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.entry(db.slug().clone()).or_insert(db).clone()
+    }
+}
+
+fn tenant_file(dir: &Path, slug: &TenantSlug) -> PathBuf {
+    // Slugs are DNS labels, so they are safe file names.
+    dir.join(format!("{}.db", slug.as_str()))
+}

@@ -1,0 +1,168 @@
+//! Tenant-scoped handles: [`TenantDb`] for reads on one tenant's database and
+//! [`TenantTx`] for one write transaction on it. The only way to a tenant's rows.
+
+use crate::sqlite::{self, Tx};
+use crate::{ApiKeyRecord, EventFilter, ModerationRecord, NewApiKey, Page, PostFilter, Result, StoredEvent};
+use mobieus_domain::api_key::{ApiKeyId, KeyHash};
+use mobieus_domain::event::Event;
+use mobieus_domain::forum::{Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId};
+use mobieus_domain::tenant::TenantSlug;
+use mobieus_domain::time::Timestamp;
+use std::path::Path;
+
+/// One tenant's database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct TenantDb {
+    slug: TenantSlug,
+    pool: sqlx::SqlitePool,
+}
+
+impl TenantDb {
+    pub(crate) async fn open(slug: TenantSlug, path: &Path) -> Result<Self> {
+        Ok(Self { slug, pool: sqlite::open_tenant(path).await? })
+    }
+
+    pub fn slug(&self) -> &TenantSlug {
+        &self.slug
+    }
+
+    /// Starts a write transaction. Nothing it writes is seen by anyone until `commit`.
+    pub async fn begin(&self) -> Result<TenantTx> {
+        Ok(TenantTx { slug: self.slug.clone(), tx: sqlite::begin_write(&self.pool).await? })
+    }
+
+    pub async fn events_page(&self, filter: &EventFilter, after: i64, limit: u32) -> Result<Page<StoredEvent>> {
+        sqlite::events_page(&self.pool, filter, after, limit).await
+    }
+
+    pub async fn event_by_id(&self, id: &str) -> Result<Option<StoredEvent>> {
+        sqlite::event_by_id(&self.pool, id).await
+    }
+
+    pub async fn users_page(&self, after: i64, limit: u32) -> Result<Page<User>> {
+        sqlite::users_page(&self.pool, after, limit).await
+    }
+
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        sqlite::user_by_id(&self.pool, id).await
+    }
+
+    pub async fn posts_page(&self, filter: PostFilter, after: i64, limit: u32) -> Result<Page<Post>> {
+        sqlite::posts_page(&self.pool, filter, after, limit).await
+    }
+
+    pub async fn post_by_id(&self, id: PostId) -> Result<Option<Post>> {
+        sqlite::post_by_id(&self.pool, id).await
+    }
+
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        sqlite::api_keys(&self.pool).await
+    }
+
+    pub async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>> {
+        sqlite::api_key_by_hash(&self.pool, hash).await
+    }
+
+    /// Records that a key was used at `at`, unless that was already recorded after `stale_before`.
+    pub async fn touch_api_key(&self, id: &ApiKeyId, at: Timestamp, stale_before: Timestamp) -> Result<()> {
+        sqlite::touch_api_key(&self.pool, id, at, stale_before).await
+    }
+}
+
+/// One write transaction on one tenant's database. Dropped without `commit`, it rolls back.
+#[derive(Debug)]
+pub struct TenantTx {
+    slug: TenantSlug,
+    tx: Tx,
+}
+
+impl TenantTx {
+    pub fn slug(&self) -> &TenantSlug {
+        &self.slug
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
+        sqlite::user_by_username(&mut *self.tx, username).await
+    }
+
+    pub async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
+        sqlite::user_by_id(&mut *self.tx, id).await
+    }
+
+    pub async fn insert_user(&mut self, username: &str, email: Option<&str>, at: Timestamp) -> Result<UserId> {
+        sqlite::insert_user(&mut *self.tx, username, email, at).await
+    }
+
+    pub async fn set_user_left(&mut self, id: UserId, at: Timestamp) -> Result<()> {
+        sqlite::set_user_left(&mut *self.tx, id, at).await
+    }
+
+    pub async fn set_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
+        sqlite::set_user_role(&mut *self.tx, id, role).await
+    }
+
+    pub async fn set_user_banned(&mut self, id: UserId, banned: bool) -> Result<()> {
+        sqlite::set_user_banned(&mut *self.tx, id, banned).await
+    }
+
+    pub async fn insert_thread(&mut self, title: &str, author: UserId, at: Timestamp) -> Result<ThreadId> {
+        sqlite::insert_thread(&mut *self.tx, title, author, at).await
+    }
+
+    pub async fn thread_by_id(&mut self, id: ThreadId) -> Result<Option<Thread>> {
+        sqlite::thread_by_id(&mut *self.tx, id).await
+    }
+
+    pub async fn set_thread_locked(&mut self, id: ThreadId, locked: bool) -> Result<()> {
+        sqlite::set_thread_locked(&mut *self.tx, id, locked).await
+    }
+
+    pub async fn insert_post(&mut self, thread: ThreadId, author: UserId, body: &str, opens_thread: bool, at: Timestamp) -> Result<PostId> {
+        sqlite::insert_post(&mut *self.tx, thread, author, body, opens_thread, at).await
+    }
+
+    pub async fn post_by_id(&mut self, id: PostId) -> Result<Option<Post>> {
+        sqlite::post_by_id(&mut *self.tx, id).await
+    }
+
+    /// The stored body of a post, whatever its status.
+    pub async fn post_body(&mut self, id: PostId) -> Result<Option<String>> {
+        sqlite::post_body(&mut *self.tx, id).await
+    }
+
+    /// Replaces a post's body and keeps the old one in its edit history.
+    pub async fn edit_post_body(&mut self, id: PostId, old_body: &str, new_body: &str, by: UserId, at: Timestamp) -> Result<()> {
+        sqlite::insert_revision(&mut *self.tx, id, old_body, by, at).await?;
+        sqlite::set_post_body(&mut *self.tx, id, new_body, at).await
+    }
+
+    pub async fn set_post_status(&mut self, id: PostId, status: PostStatus) -> Result<()> {
+        sqlite::set_post_status(&mut *self.tx, id, status).await
+    }
+
+    pub async fn insert_moderation(&mut self, record: &ModerationRecord<'_>) -> Result<()> {
+        sqlite::insert_moderation(&mut *self.tx, record).await
+    }
+
+    /// Appends a public event to the feed with its JSON as given; returns its position.
+    pub async fn insert_event(&mut self, event: &Event, json: &str) -> Result<i64> {
+        sqlite::insert_event(&mut *self.tx, event, json).await
+    }
+
+    pub async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<()> {
+        sqlite::insert_api_key(&mut *self.tx, key).await
+    }
+
+    pub async fn api_keys(&mut self) -> Result<Vec<ApiKeyRecord>> {
+        sqlite::api_keys(&mut *self.tx).await
+    }
+
+    /// Revokes a key; `false` when there is no such unrevoked key.
+    pub async fn revoke_api_key(&mut self, id: &ApiKeyId, at: Timestamp) -> Result<bool> {
+        sqlite::revoke_api_key(&mut *self.tx, id, at).await
+    }
+}
