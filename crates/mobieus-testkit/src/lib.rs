@@ -1,1 +1,240 @@
-//! placeholder
+//! Test support for mobieus.
+//!
+//! - [`TestApp`]: the real application (`mobieus_web::router`) served on an ephemeral
+//!   loopback port over its own temporary data dir, so tests never share a database and
+//!   run in parallel. It mints tenants and keys through the same `mobieus-core` use cases
+//!   the CLI uses, and talks HTTP to the server with an explicit `Host` header (the tenant
+//!   is chosen by host).
+//! - [`TestResponse`]: what came back: status, headers, and the body parsed as JSON when
+//!   it is JSON.
+//! - [`fixtures`]: forum actions (join, open a thread, reply, …) for arranging a test.
+//! - [`cli`]: running the `mobieus` binary as a child process.
+//!
+//! Nothing here contacts any address but loopback: the HTTP client has proxies disabled.
+
+// Test support: a failure to set up a test should stop that test at once with a message,
+// so `unwrap`/`expect` are the right tool here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod cli;
+pub mod fixtures;
+mod response;
+
+pub use response::TestResponse;
+
+use mobieus_core::keys::{self, KeyRequest, MintedKey};
+use mobieus_core::tenants;
+use mobieus_domain::api_key::{KeyMode, RateLimit};
+use mobieus_domain::scope::Scopes;
+use mobieus_domain::tenant::TenantSlug;
+use mobieus_store::{Store, StoreConfig, TenantDb};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// The real server on `127.0.0.1:<ephemeral>`, over a temporary data dir that lives as
+/// long as this value. Dropping it stops the server and deletes the data dir.
+#[derive(Debug)]
+pub struct TestApp {
+    addr: SocketAddr,
+    store: Store,
+    client: reqwest::Client,
+    server: JoinHandle<()>,
+    // Declared last so the server stops before its files go.
+    data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Creates a data dir, opens the store on it, and serves the whole app on loopback.
+    pub async fn start() -> Self {
+        let data_dir = tempfile::Builder::new().prefix("mobieus-test-").tempdir().expect("create a temp data dir");
+        let store = Store::open(&StoreConfig { data_dir: data_dir.path().to_path_buf() }).await.expect("open the store");
+        let app = mobieus_web::router(mobieus_web::AppState::new(store.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address of the listener");
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app.into_make_service()).await {
+                eprintln!("test server stopped: {e}");
+            }
+        });
+        Self { addr, store, client: client(), server, data_dir }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The store the server runs on: writes through it are what the server reads.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The temporary data dir (`control.db`, `tenants/<slug>.db`).
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// The `Host` header that reaches a tenant in development: `<slug>.localhost`.
+    pub fn host(slug: &str) -> String {
+        format!("{slug}.localhost")
+    }
+
+    /// The database of tenant `slug`, creating the tenant when it does not exist yet.
+    pub async fn tenant(&self, slug: &str) -> TenantDb {
+        let parsed = TenantSlug::parse(slug).expect("a valid tenant slug");
+        if self.store.tenant(&parsed).await.expect("look up the tenant").is_none() {
+            tenants::create(&self.store, &parsed, &[]).await.expect("create the tenant");
+        }
+        tenants::open(&self.store, &parsed).await.expect("open the tenant")
+    }
+
+    /// Mints a live key on `slug` (created when missing) with `scopes` (comma-separated,
+    /// e.g. `"events:read,users:read"`) and `rate_limit` requests a minute; returns the
+    /// plaintext.
+    pub async fn key(&self, slug: &str, scopes: &str, rate_limit: u32) -> String {
+        self.mint(slug, scopes, rate_limit).await.secret.expose().to_owned()
+    }
+
+    /// Like [`TestApp::key`], but returns the whole minted key (its record holds the id,
+    /// for revoking).
+    pub async fn mint(&self, slug: &str, scopes: &str, rate_limit: u32) -> MintedKey {
+        let db = self.tenant(slug).await;
+        let req = KeyRequest {
+            name: format!("test key ({scopes})"),
+            scopes: Scopes::parse_list(scopes).expect("valid scopes"),
+            mode: KeyMode::Live,
+            rate_limit: RateLimit::new(rate_limit).expect("a valid rate limit"),
+        };
+        keys::mint(&db, req).await.expect("mint a key")
+    }
+
+    /// Revokes a key on `slug` by id.
+    pub async fn revoke(&self, slug: &str, key_id: &str) {
+        keys::revoke(&self.tenant(slug).await, key_id).await.expect("revoke the key");
+    }
+
+    /// `GET path` with `Host: host` and, when given, `Authorization: Bearer <key>`.
+    pub async fn get(&self, host: &str, path: &str, key: Option<&str>) -> TestResponse {
+        self.request(reqwest::Method::GET, host, path, key, &[]).await
+    }
+
+    /// Any request, with extra headers. Panics when no HTTP answer comes back.
+    pub async fn request(&self, method: reqwest::Method, host: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)]) -> TestResponse {
+        let mut req = self.client.request(method.clone(), self.url(path)).header(reqwest::header::HOST, host);
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path} (Host: {host}): no HTTP answer: {e}"));
+        TestResponse::read(resp).await
+    }
+}
+
+impl TestApp {
+    /// Follows a list from `path` (which may already carry a query) through
+    /// `meta.next_cursor` to its end; returns every item in order and the number of
+    /// pages. Checks each page is a 200 list envelope whose `has_more` agrees with
+    /// `next_cursor`. `between_pages` runs after every page that has more after it.
+    pub async fn walk_with<F, Fut>(&self, host: &str, path: &str, key: &str, mut between_pages: F) -> (Vec<serde_json::Value>, usize)
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}cursor={}", encode(c)),
+                None => path.to_owned(),
+            };
+            let page = self.get(host, &url, Some(key)).await;
+            page.assert_status(200);
+            assert!(page.data().is_array(), "a list's data is an array: {}", page.text);
+            for member in ["request_id", "has_more", "next_cursor"] {
+                assert!(page.meta().get(member).is_some(), "list meta lacks `{member}`: {}", page.text);
+            }
+            items.extend(page.items().iter().cloned());
+            pages += 1;
+            assert!(pages <= 10_000, "a cursor walk that never ends");
+            let has_more = page.meta()["has_more"].as_bool().expect("meta.has_more is a boolean");
+            match (has_more, page.next_cursor()) {
+                (true, Some(next)) => cursor = Some(next.to_owned()),
+                (false, None) => return (items, pages),
+                (has_more, next) => panic!("has_more={has_more} but next_cursor={next:?} on {url}"),
+            }
+            between_pages(pages).await;
+        }
+    }
+
+    /// [`TestApp::walk_with`] with nothing between pages.
+    pub async fn walk(&self, host: &str, path: &str, key: &str) -> (Vec<serde_json::Value>, usize) {
+        self.walk_with(host, path, key, |_| async {}).await
+    }
+}
+
+/// Percent-encodes `s` for a query value (everything but RFC 3986 unreserved characters).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// An HTTP client for loopback only: no proxies, no redirects, short timeouts.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("build the HTTP client")
+}
+
+/// A loopback port that was free a moment ago (for a server started as a child process).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Whether any file under `dir` contains `needle` (as bytes), with the paths that do.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                hits.push(path);
+            }
+        }
+    }
+    hits
+}

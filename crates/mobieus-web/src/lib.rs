@@ -1,1 +1,45 @@
-//! placeholder
+//! The HTTP surface of mobieus: the public API v1 (`/api/v1`), its OpenAPI document
+//! (`/api/openapi.yaml`, `.json`) and reference docs (`/api/docs`), and the middleware
+//! around them: request ids, tenant by `Host`, API-key auth, scopes and rate limits.
+//!
+//! Handlers parse, authorize, call the store (reads) or one `mobieus-core` use case
+//! (writes), and render; every answer is the DESIGN.md envelope or a problem document.
+
+mod api;
+mod auth;
+mod docs;
+mod envelope;
+mod openapi;
+mod problem;
+mod query;
+mod rate_limit;
+mod request_id;
+mod state;
+mod tenant;
+
+pub use openapi::ApiDoc;
+pub use state::AppState;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+
+/// The whole application, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let api_v1 = api::routes()
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), auth::require_api_key))
+        .layer(from_fn_with_state(state.clone(), tenant::resolve_tenant));
+    Router::new()
+        .nest("/api/v1", api_v1)
+        .route("/api/openapi.yaml", get(openapi::yaml))
+        .route("/api/openapi.json", get(openapi::json))
+        .route("/api/docs", get(docs::page))
+        .route("/api/docs/init.js", get(docs::init_script))
+        .route("/api/docs/redoc.standalone.js", get(docs::redoc_script))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(from_fn(request_id::assign))
+        .with_state(state)
+}

@@ -1,0 +1,170 @@
+//! Running the `mobieus` binary in tests. The binary's path comes from the test crate
+//! (`env!("CARGO_BIN_EXE_mobieus")`), so this module only knows how to call it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The CLI on one data dir.
+#[derive(Debug, Clone)]
+pub struct Cli {
+    bin: PathBuf,
+    data_dir: PathBuf,
+}
+
+/// What one CLI run did.
+#[derive(Debug)]
+pub struct CliRun {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command line, for messages.
+    pub args: String,
+}
+
+impl CliRun {
+    fn from_output(args: String, out: Output) -> Self {
+        Self {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            args,
+        }
+    }
+
+    /// Panics unless the run succeeded; returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert!(self.success, "`mobieus {}` exited {:?}: {}", self.args, self.code, self.stderr);
+        &self.stdout
+    }
+
+    /// Panics unless the run succeeded and printed one JSON value; returns it.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        let out = self.ok();
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("`mobieus {}` printed no JSON ({e}): {out:?}", self.args))
+    }
+
+    /// Panics unless the run failed with exactly one non-empty line on stderr; returns it.
+    #[track_caller]
+    pub fn refused(&self) -> &str {
+        assert!(!self.success, "`mobieus {}` should have failed but exited 0; stdout: {}", self.args, self.stdout);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "`mobieus {}` should print one line on stderr, printed: {:?}", self.args, self.stderr);
+        lines[0]
+    }
+}
+
+impl Cli {
+    /// The binary at `bin`, run with `--data-dir data_dir`.
+    pub fn new(bin: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
+        Self { bin: bin.into(), data_dir: data_dir.into() }
+    }
+
+    /// The data dir every run uses.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// A command for `mobieus --data-dir DIR <args>`, with a clean environment for the
+    /// settings the binary reads (`MOBIEUS_*`, `RUST_LOG`).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--data-dir").arg(&self.data_dir).args(args);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("MOBIEUS_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env_remove("RUST_LOG").stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `mobieus --data-dir DIR <args>` to completion.
+    pub fn run(&self, args: &[&str]) -> CliRun {
+        let out = self.command(args).output().unwrap_or_else(|e| panic!("run {}: {e}", self.bin.display()));
+        CliRun::from_output(args.join(" "), out)
+    }
+}
+
+/// A `mobieus serve` child process; killed when dropped.
+#[derive(Debug)]
+pub struct ServeProcess {
+    child: Option<Child>,
+    // stdout and stderr go to files, not pipes: a chatty server never blocks on a full pipe.
+    logs: tempfile::TempDir,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+/// What a stopped server printed.
+#[derive(Debug)]
+pub struct ServeLogs {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ServeProcess {
+    /// Starts `mobieus --data-dir DIR serve --listen 127.0.0.1:<free port>` with the
+    /// given extra environment, capturing stdout and stderr, and waits until it accepts
+    /// connections (up to 60 s).
+    pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Self {
+        let port = crate::free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut cmd = cli.command(&["serve", "--listen", &listen]);
+        let logs = tempfile::Builder::new().prefix("mobieus-serve-logs-").tempdir().expect("a temp dir for logs");
+        let stdout = std::fs::File::create(logs.path().join("stdout")).expect("create the stdout log");
+        let stderr = std::fs::File::create(logs.path().join("stderr")).expect("create the stderr log");
+        cmd.stdout(stdout).stderr(stderr);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn mobieus serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().expect("poll the server") {
+                let stderr = std::fs::read_to_string(logs.path().join("stderr")).unwrap_or_default();
+                panic!("mobieus serve exited at start ({status}): {stderr}");
+            }
+            if std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "mobieus serve did not listen on {listen} within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child: Some(child), logs, port }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Stops the server (SIGTERM via `kill`, then SIGKILL after 10 s) and returns
+    /// everything it printed.
+    pub fn stop(mut self) -> ServeLogs {
+        let mut child = self.child.take().expect("a running server");
+        // Ask politely first so it can flush its logs.
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let read = |name: &str| String::from_utf8_lossy(&std::fs::read(self.logs.path().join(name)).unwrap_or_default()).into_owned();
+        ServeLogs { stdout: read("stdout"), stderr: read("stderr") }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

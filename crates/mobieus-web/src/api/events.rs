@@ -1,0 +1,90 @@
+//! `GET /api/v1/events` (the public feed, oldest first) and `GET /api/v1/events/{id}`.
+
+use crate::auth::ApiPrincipal;
+use crate::envelope::{List, One};
+use crate::openapi::{EventDoc, EventListParams};
+use crate::problem::{ApiError, Problem};
+use crate::query::QueryParams;
+use axum::Extension;
+use axum::extract::{Path, RawQuery};
+use mobieus_domain::event::{EventId, EventType};
+use mobieus_domain::page::CursorKind;
+use mobieus_domain::scope::Scope;
+use mobieus_store::{EventFilter, StoredEvent, TenantDb};
+use serde_json::value::RawValue;
+
+/// The stored JSON of an event, served byte for byte.
+fn raw(event: StoredEvent) -> Result<Box<RawValue>, ApiError> {
+    RawValue::from_string(event.json).map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+fn types(values: Vec<String>) -> Result<Vec<EventType>, ApiError> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|name| match EventType::parse(name.trim()) {
+            Ok(t) if t.in_feed() => Ok(t),
+            _ => Err(ApiError::invalid("type", format!("unknown event type {name:?}; see the event catalog in /api/docs"))),
+        })
+        .collect()
+}
+
+/// List events, oldest first.
+///
+/// Follow the feed by passing `meta.next_cursor` back as `cursor`: every event is
+/// returned exactly once, in order, even while new events arrive. When `has_more` is
+/// false, keep the last cursor you got (or the last event's position) and poll again later.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "Events",
+    params(EventListParams),
+    security(("api_key" = ["events:read"])),
+    responses(
+        (status = 200, description = "A page of events, oldest first", body = List<EventDoc>),
+        (status = 400, description = "A malformed parameter (named in `detail`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `events:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn list(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    RawQuery(query): RawQuery,
+) -> Result<List<Box<RawValue>>, ApiError> {
+    principal.require(Scope::EventsRead)?;
+    let mut q = QueryParams::parse(query.as_deref());
+    let filter = EventFilter { types: types(q.all("type"))?, since: q.time("since")?, until: q.time("until")? };
+    let (limit, after) = (q.limit()?, q.cursor(CursorKind::Events)?);
+    q.finish()?;
+    let page = db.events_page(&filter, after, limit.get()).await?;
+    let items = page.items.into_iter().map(raw).collect::<Result<Vec<_>, _>>()?;
+    Ok(List::from_page(CursorKind::Events, mobieus_store::Page { items, next_after: page.next_after }, |e| e))
+}
+
+/// Get one event.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}",
+    tag = "Events",
+    params(("id" = String, Path, description = "The event id, `evt_…`")),
+    security(("api_key" = ["events:read"])),
+    responses(
+        (status = 200, description = "The event", body = One<EventDoc>),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `events:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn get(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path(id): Path<String>,
+) -> Result<One<Box<RawValue>>, ApiError> {
+    principal.require(Scope::EventsRead)?;
+    let id = EventId::parse(&id).ok_or_else(|| ApiError::not_found("event"))?;
+    let event = db.event_by_id(id.as_str()).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    Ok(One::new(raw(event)?))
+}

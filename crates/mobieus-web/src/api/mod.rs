@@ -1,0 +1,27 @@
+//! `/api/v1`: one module per resource. Every handler first asks for its scope.
+
+pub(crate) mod events;
+pub(crate) mod posts;
+pub(crate) mod users;
+
+use crate::AppState;
+use crate::problem::ApiError;
+use axum::Router;
+use axum::routing::get;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/events", get(events::list))
+        .route("/events/{id}", get(events::get))
+        .route("/users", get(users::list))
+        .route("/users/{id}", get(users::get))
+        .route("/posts", get(posts::list))
+        .route("/posts/{id}", get(posts::get))
+}
+
+/// Parses an id parameter of a query (`thread=12`).
+pub(crate) fn id_param<T>(name: &str, value: Option<String>, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+    value
+        .map(|v| parse(&v).ok_or_else(|| ApiError::invalid(name, "must be a positive integer id")))
+        .transpose()
+}

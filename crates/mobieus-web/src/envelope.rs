@@ -1,0 +1,69 @@
+//! The success envelope: `{"data": …, "meta": {"request_id": …}}`, and for lists also
+//! `has_more` and `next_cursor` (opaque; `null` at the end).
+
+use crate::request_id;
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use mobieus_domain::page::{Cursor, CursorKind};
+use mobieus_store::Page;
+use serde::Serialize;
+
+/// `meta` of a single object.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Meta {
+    /// The request's id, as in the `X-Request-Id` header.
+    pub request_id: String,
+}
+
+/// `meta` of a list page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListMeta {
+    pub request_id: String,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One object.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct One<T> {
+    pub data: T,
+    pub meta: Meta,
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    pub meta: ListMeta,
+}
+
+impl<T: Serialize> One<T> {
+    pub(crate) fn new(data: T) -> Self {
+        Self { data, meta: Meta { request_id: request_id::current() } }
+    }
+}
+
+impl<T> List<T> {
+    /// A page of `kind`, its items turned into what is shown by `show`.
+    pub(crate) fn from_page<S>(kind: CursorKind, page: Page<S>, show: impl FnMut(S) -> T) -> Self {
+        let next_cursor = page.next_after.map(|after| Cursor::after(kind, after).encode());
+        Self {
+            data: page.items.into_iter().map(show).collect(),
+            meta: ListMeta { request_id: request_id::current(), has_more: next_cursor.is_some(), next_cursor },
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for One<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}
+
+impl<T: Serialize> IntoResponse for List<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}

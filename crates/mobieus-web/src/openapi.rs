@@ -1,0 +1,181 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the event
+//! catalog (no hand-kept copy), rendered once at start and served as YAML and JSON.
+
+use crate::AppState;
+use crate::envelope::{ListMeta, Meta};
+use crate::problem::Problem;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use mobieus_domain::event::{API_VERSION, EventType};
+use mobieus_domain::forum::{Post, PostStatus, Role, Thread, User, UserRef, UserStatus};
+use mobieus_domain::time::Timestamp;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{RefOr, Tag};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+/// The public API's OpenAPI document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "mobieus API",
+        version = "v1",
+        description = "The public API of a mobieus community: its event feed, members and posts.\n\n\
+Authenticate with an API key in `Authorization: Bearer mc_live_…`. Every response carries `X-Request-Id`; \
+every response to a valid key carries the IETF `RateLimit-Policy` and `RateLimit` fields. Errors are RFC 9457 \
+problem documents with a stable `code`. Lists take `limit` (1-100, default 25) and `cursor` (from `meta.next_cursor`)."
+    ),
+    paths(
+        crate::api::events::list,
+        crate::api::events::get,
+        crate::api::users::list,
+        crate::api::users::get,
+        crate::api::posts::list,
+        crate::api::posts::get,
+    ),
+    components(schemas(Problem, Meta, ListMeta, EventDoc, User, UserRef, UserStatus, Role, Post, PostStatus, Thread)),
+    modifiers(&Extras)
+)]
+pub struct ApiDoc;
+
+struct Extras;
+
+impl Modify for Extras {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = doc.components.as_mut() {
+            let mut bearer = Http::new(HttpAuthScheme::Bearer);
+            bearer.bearer_format = Some("mc_live_… or mc_test_…".to_owned());
+            bearer.description = Some("An API key minted by the community's operator, with the scopes each operation names.".to_owned());
+            components.add_security_scheme("api_key", SecurityScheme::Http(bearer));
+        }
+        let catalog: String = EventType::CATALOG
+            .iter()
+            .filter(|i| i.event_type.in_feed())
+            .map(|i| format!("- `{}`: {}\n", i.name, i.description))
+            .collect();
+        doc.tags = Some(vec![
+            tag("Events", &format!("The public event feed: every forum action, in order, as it happened. Event types:\n\n{catalog}")),
+            tag("Users", "The community's members."),
+            tag("Posts", "Posts in threads."),
+        ]);
+    }
+}
+
+fn tag(name: &str, description: &str) -> Tag {
+    let mut t = Tag::new(name);
+    t.description = Some(description.to_owned());
+    t
+}
+
+/// The name of a public event type, generated from the catalog.
+pub(crate) struct EventTypeName;
+
+impl PartialSchema for EventTypeName {
+    fn schema() -> RefOr<Schema> {
+        let names = EventType::CATALOG.iter().filter(|i| i.event_type.in_feed()).map(|i| i.name);
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .description(Some("A public event type"))
+            .into()
+    }
+}
+
+impl ToSchema for EventTypeName {}
+
+/// A public event (the body of a feed item and of a webhook request).
+#[derive(ToSchema)]
+#[schema(as = Event)]
+#[expect(dead_code, reason = "documents the shape of the stored event JSON")]
+pub(crate) struct EventDoc {
+    /// Stable id, `evt_…`; also the `webhook-id` of its deliveries.
+    #[schema(example = "evt_01JW3K8Q9Z7M5T2V4X6Y8A0B1C")]
+    id: String,
+    #[schema(value_type = EventTypeName)]
+    r#type: String,
+    /// The version of the event shape.
+    #[schema(example = json!(API_VERSION))]
+    api_version: String,
+    created_at: Timestamp,
+    /// The community's slug.
+    #[schema(example = "acme")]
+    tenant: String,
+    /// The event's payload; its members depend on `type` (see the Events tag).
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+/// Paging parameters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documents the query; parsed by QueryParams")]
+pub(crate) struct PageParams {
+    /// Items per page, 1-100.
+    #[param(minimum = 1, maximum = 100, default = 25)]
+    limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Parameters of `GET /api/v1/events`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documents the query; parsed by QueryParams")]
+pub(crate) struct EventListParams {
+    /// Only events of these types; repeat the parameter for several.
+    #[param(value_type = Option<Vec<EventTypeName>>, explode = true, style = Form)]
+    r#type: Option<Vec<String>>,
+    /// Only events created at or after this time (RFC 3339).
+    since: Option<Timestamp>,
+    /// Only events created before this time (RFC 3339).
+    until: Option<Timestamp>,
+    /// Items per page, 1-100.
+    #[param(minimum = 1, maximum = 100, default = 25)]
+    limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Parameters of `GET /api/v1/posts`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documents the query; parsed by QueryParams")]
+pub(crate) struct PostListParams {
+    /// Only posts in this thread.
+    #[param(minimum = 1)]
+    thread: Option<i64>,
+    /// Only posts by this member (user id).
+    #[param(minimum = 1)]
+    author: Option<i64>,
+    /// Items per page, 1-100.
+    #[param(minimum = 1, maximum = 100, default = 25)]
+    limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The document, rendered once.
+#[derive(Debug)]
+pub(crate) struct RenderedSpec {
+    yaml: String,
+    json: String,
+}
+
+impl RenderedSpec {
+    pub(crate) fn render() -> Self {
+        let doc = ApiDoc::openapi();
+        Self {
+            yaml: doc.to_yaml().unwrap_or_default(),
+            json: doc.to_pretty_json().unwrap_or_default(),
+        }
+    }
+}
+
+pub(crate) async fn yaml(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], state.spec.yaml.clone())
+}
+
+pub(crate) async fn json(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], state.spec.json.clone())
+}

@@ -1,0 +1,38 @@
+//! One module per top-level command.
+
+mod demo;
+mod forum;
+mod key;
+mod serve;
+mod tenant;
+
+use crate::Result;
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use mobieus_domain::tenant::TenantSlug;
+use mobieus_store::{Store, StoreConfig, TenantDb};
+use serde::Serialize;
+
+pub async fn run(cli: Cli) -> Result {
+    let store = Store::open(&StoreConfig { data_dir: cli.data_dir.clone() }).await?;
+    match cli.command {
+        Command::Serve(args) => serve::run(store, args).await,
+        Command::Demo(args) => demo::run(store, args).await,
+        Command::Tenant(cmd) => tenant::run(&store, cmd).await,
+        Command::Key(cmd) => key::run(&store, cmd).await,
+        Command::Forum(args) => forum::run(&store, args).await,
+    }
+}
+
+/// The database of an existing tenant named on the command line.
+async fn tenant_db(store: &Store, slug: &str) -> Result<TenantDb> {
+    let slug = TenantSlug::parse(slug).map_err(CliError::usage)?;
+    Ok(mobieus_core::tenants::open(store, &slug).await?)
+}
+
+/// Prints `value` as one line of JSON on stdout.
+fn print_json(value: &impl Serialize) -> Result {
+    let text = serde_json::to_string(value).map_err(|e| CliError::Io(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
