@@ -5,6 +5,8 @@
 //! Domain state is read back with plain SQL through a second connection (`sqlx`), so the
 //! checks do not rely on the store's own queries.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers: a failed setup stops the test with its message")]
+
 use mobieus_core::forum::{self, Actor, NewThread};
 use mobieus_core::{CoreError, Published, tenants};
 use mobieus_domain::forum::{Email, Post, PostBody, PostId, Reason, Refusal, Role, Thread, ThreadId, Title, Username};

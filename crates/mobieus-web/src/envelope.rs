@@ -22,6 +22,7 @@ pub struct ListMeta {
     /// Whether another page follows.
     pub has_more: bool,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

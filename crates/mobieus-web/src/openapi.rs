@@ -7,7 +7,7 @@ use crate::problem::Problem;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use mobieus_domain::event::{API_VERSION, EventType};
+use mobieus_domain::event::EventType;
 use mobieus_domain::forum::{Post, PostStatus, Role, Thread, User, UserRef, UserStatus};
 use mobieus_domain::time::Timestamp;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -94,8 +94,7 @@ pub(crate) struct EventDoc {
     id: String,
     #[schema(value_type = EventTypeName)]
     r#type: String,
-    /// The version of the event shape.
-    #[schema(example = json!(API_VERSION))]
+    /// The API version the event was written with (a date); its shape follows that version.
     api_version: String,
     created_at: Timestamp,
     /// The community's slug.
@@ -135,6 +134,9 @@ pub(crate) struct EventListParams {
     limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Start after this event (`evt_…`): resume following the feed from the last event
+    /// you processed. Not together with `cursor`.
+    after: Option<String>,
 }
 
 /// Parameters of `GET /api/v1/posts`.

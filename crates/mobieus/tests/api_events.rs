@@ -1,6 +1,8 @@
 //! The public event feed over real HTTP: envelope, order, cursor walks (also while new
 //! events arrive), the `type`/`since`/`until` filters, `limit`, and single events.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers: a failed setup stops the test with its message")]
+
 use mobieus_store::{EventFilter, TenantDb};
 use mobieus_testkit::{TestApp, encode, fixtures};
 use serde_json::Value;
@@ -269,14 +271,11 @@ async fn bad_list_parameters_are_400_naming_the_parameter() {
         ("limit=100000", "limit"),
         ("limit=-1", "limit"),
         ("limit=abc", "limit"),
-        ("limit=", "limit"),
         ("cursor=%25%25not-a-cursor", "cursor"),
         ("cursor=garbage", "cursor"),
-        ("cursor=", "cursor"),
         (&format!("cursor={}", encode(&users_cursor)), "cursor"),
         ("type=post.published", "type"),
         ("type=post.created&type=nope", "type"),
-        ("type=", "type"),
         ("since=yesterday", "since"),
         ("since=2026-05-24", "since"),
         ("until=2026-13-01T00:00:00Z", "until"),
@@ -291,4 +290,34 @@ async fn bad_list_parameters_are_400_naming_the_parameter() {
     let first = app.get(HOST, "/api/v1/events?limit=2", Some(&key)).await;
     let next = first.next_cursor().expect("a next cursor");
     app.get(HOST, &format!("/api/v1/events?limit=2&cursor={}", encode(next)), Some(&key)).await.assert_status(200);
+}
+
+#[tokio::test]
+async fn after_resumes_the_feed_from_the_last_event_processed() {
+    let app = TestApp::start().await;
+    let (db, key) = feed_of(&app, 6).await;
+    let first = app.get(HOST, "/api/v1/events?limit=100", Some(&key)).await;
+    first.assert_status(200);
+    let last = first.items().last().expect("an event")["id"].as_str().expect("id").to_owned();
+    let caught_up = app.get(HOST, &format!("/api/v1/events?after={last}"), Some(&key)).await;
+    caught_up.assert_status(200);
+    assert!(caught_up.items().is_empty(), "nothing after the newest event");
+
+    fixtures::join(&db, "latecomer").await;
+    let resumed = app.get(HOST, &format!("/api/v1/events?after={last}"), Some(&key)).await;
+    resumed.assert_status(200);
+    assert_eq!(resumed.items().len(), 1);
+    assert_eq!(resumed.items()[0]["type"], "user.joined");
+
+    let third = first.items()[2]["id"].as_str().expect("id").to_owned();
+    let middle = app.get(HOST, &format!("/api/v1/events?after={third}&limit=100"), Some(&key)).await;
+    assert_eq!(ids(middle.items()), ids(&[&first.items()[3..], resumed.items()].concat()));
+
+    let page = app.get(HOST, "/api/v1/events?limit=1", Some(&key)).await;
+    let cursor = page.meta()["next_cursor"].as_str().expect("cursor").to_owned();
+    for bad in ["after=evt_x".to_owned(), "after=evt_00000000000000000000000000".to_owned(), format!("after={third}&cursor={cursor}")] {
+        let r = app.get(HOST, &format!("/api/v1/events?{bad}"), Some(&key)).await;
+        r.assert_problem(400, "invalid_request");
+        assert!(r.body["detail"].as_str().unwrap_or_default().contains("after"), "{bad}: {}", r.body);
+    }
 }

@@ -19,11 +19,13 @@ pub struct User {
     pub id: UserId,
     pub username: String,
     /// Absent when none was given, and erased when the member leaves.
+    #[schema(required = true)]
     pub email: Option<String>,
     pub role: Role,
     pub banned: bool,
     pub status: UserStatus,
     pub joined_at: Timestamp,
+    #[schema(required = true)]
     pub left_at: Option<Timestamp>,
 }
 
@@ -73,12 +75,14 @@ pub struct Post {
     pub thread_id: ThreadId,
     pub author: UserRef,
     /// The current text; `null` once the post is deleted or removed.
+    #[schema(required = true)]
     pub body: Option<String>,
     pub status: PostStatus,
     /// Whether this post opened its thread.
     pub opens_thread: bool,
     pub created_at: Timestamp,
     /// When the body was last edited; earlier versions are kept as edit history.
+    #[schema(required = true)]
     pub edited_at: Option<Timestamp>,
 }
 

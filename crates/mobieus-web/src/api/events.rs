@@ -29,14 +29,23 @@ fn types(values: Vec<String>) -> Result<Vec<EventType>, ApiError> {
         .collect()
 }
 
+/// The feed position of the event `id`, for `after`.
+async fn position_of(db: &TenantDb, id: &str) -> Result<i64, ApiError> {
+    let unknown = || ApiError::invalid("after", "no event with this id in this feed");
+    let id = EventId::parse(id).ok_or_else(unknown)?;
+    Ok(db.event_by_id(id.as_str()).await?.ok_or_else(unknown)?.position)
+}
+
 /// List events, oldest first.
 ///
 /// Follow the feed by passing `meta.next_cursor` back as `cursor`: every event is
-/// returned exactly once, in order, even while new events arrive. When `has_more` is
-/// false, keep the last cursor you got (or the last event's position) and poll again later.
+/// returned exactly once, in order, even while new events arrive. On the last page
+/// `next_cursor` is `null`; to poll for newer events later, pass the id of the last event
+/// you processed as `after`.
 #[utoipa::path(
     get,
     path = "/api/v1/events",
+    operation_id = "list_events",
     tag = "Events",
     params(EventListParams),
     security(("api_key" = ["events:read"])),
@@ -56,8 +65,13 @@ pub(crate) async fn list(
     principal.require(Scope::EventsRead)?;
     let mut q = QueryParams::parse(query.as_deref());
     let filter = EventFilter { types: types(q.all("type"))?, since: q.time("since")?, until: q.time("until")? };
-    let (limit, after) = (q.limit()?, q.cursor(CursorKind::Events)?);
+    let (limit, cursor, after_event) = (q.limit()?, q.cursor(CursorKind::Events)?, q.one("after")?);
     q.finish()?;
+    let after = match after_event {
+        None => cursor,
+        Some(_) if cursor != 0 => return Err(ApiError::invalid("after", "give either `cursor` or `after`, not both")),
+        Some(id) => position_of(&db, &id).await?,
+    };
     let page = db.events_page(&filter, after, limit.get()).await?;
     let items = page.items.into_iter().map(raw).collect::<Result<Vec<_>, _>>()?;
     Ok(List::from_page(CursorKind::Events, mobieus_store::Page { items, next_after: page.next_after }, |e| e))
@@ -67,6 +81,7 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/events/{id}",
+    operation_id = "get_event",
     tag = "Events",
     params(("id" = String, Path, description = "The event id, `evt_…`")),
     security(("api_key" = ["events:read"])),

@@ -17,6 +17,7 @@ use mobieus_store::{PostFilter, TenantDb};
 #[utoipa::path(
     get,
     path = "/api/v1/posts",
+    operation_id = "list_posts",
     tag = "Posts",
     params(PostListParams),
     security(("api_key" = ["posts:read"])),
@@ -49,6 +50,7 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/posts/{id}",
+    operation_id = "get_post",
     tag = "Posts",
     params(("id" = i64, Path, description = "The post's id")),
     security(("api_key" = ["posts:read"])),

@@ -16,6 +16,7 @@ use mobieus_store::TenantDb;
 #[utoipa::path(
     get,
     path = "/api/v1/users",
+    operation_id = "list_users",
     tag = "Users",
     params(PageParams),
     security(("api_key" = ["users:read"])),
@@ -44,6 +45,7 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/users/{id}",
+    operation_id = "get_user",
     tag = "Users",
     params(("id" = i64, Path, description = "The member's id")),
     security(("api_key" = ["users:read"])),
