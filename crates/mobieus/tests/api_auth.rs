@@ -272,3 +272,35 @@ async fn x_request_id_is_echoed_when_sane_and_generated_otherwise() {
         assert!(r.header("x-request-id").is_some_and(|v| !v.is_empty()), "no X-Request-Id on {host}{path}");
     }
 }
+
+/// `last_used_at` is recorded on use, but written at most about once a minute per key,
+/// not on every request.
+#[tokio::test]
+async fn last_used_at_is_recorded_without_a_write_per_request() {
+    let app = TestApp::start().await;
+    let db = app.tenant("alpha").await;
+    let minted = app.mint("alpha", "events:read", 600).await;
+    let last_used = || async {
+        let keys = mobieus_core::keys::list(&db).await.unwrap();
+        keys.iter().find(|k| k.id == minted.record.id).unwrap().last_used_at
+    };
+    assert_eq!(last_used().await, None, "a new key was never used");
+
+    app.get("alpha.localhost", "/api/v1/events", Some(minted.secret.expose())).await.assert_status(200);
+    let mut first = None;
+    for _ in 0..100 {
+        first = last_used().await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let first = first.expect("last_used_at recorded after a request");
+
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for _ in 0..5 {
+        app.get("alpha.localhost", "/api/v1/events", Some(minted.secret.expose())).await.assert_status(200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(last_used().await, Some(first), "uses within the minute do not rewrite last_used_at");
+}
