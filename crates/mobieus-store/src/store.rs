@@ -21,6 +21,10 @@ pub struct Store {
     control: sqlx::SqlitePool,
     tenants_dir: PathBuf,
     open: Arc<RwLock<HashMap<TenantSlug, TenantDb>>>,
+    /// Hosts already resolved to a tenant. Only hits are kept: tenants and their hosts
+    /// are never removed, so a hit stays true, while a miss must be asked again (the CLI
+    /// may create that tenant a moment later).
+    hosts: Arc<RwLock<HashMap<HostName, TenantSlug>>>,
 }
 
 impl Store {
@@ -32,7 +36,7 @@ impl Store {
             source,
         })?;
         let control = sqlite::open_control(&config.data_dir.join("control.db")).await?;
-        Ok(Self { control, tenants_dir, open: Arc::default() })
+        Ok(Self { control, tenants_dir, open: Arc::default(), hosts: Arc::default() })
     }
 
     /// Creates a tenant and its database. `hosts` are extra host names besides
@@ -57,13 +61,20 @@ impl Store {
     }
 
     /// The tenant a request's host names: a configured host, or `<slug>.localhost`.
-    /// Read from the control database each time, so a tenant created by the CLI is
-    /// served at once.
+    /// A host not known yet is looked up in the control database, so a tenant created
+    /// by the CLI is served at once.
     pub async fn tenant_for_host(&self, host: &HostName) -> Result<Option<TenantSlug>> {
-        if let Some(slug) = host.localhost_slug() {
-            return Ok(sqlite::tenant_exists(&self.control, &slug).await?.then_some(slug));
+        if let Some(slug) = self.hosts.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(host) {
+            return Ok(Some(slug.clone()));
         }
-        sqlite::tenant_by_host(&self.control, host).await
+        let found = match host.localhost_slug() {
+            Some(slug) => sqlite::tenant_exists(&self.control, &slug).await?.then_some(slug),
+            None => sqlite::tenant_by_host(&self.control, host).await?,
+        };
+        if let Some(slug) = &found {
+            self.hosts.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(host.clone(), slug.clone());
+        }
+        Ok(found)
     }
 
     /// The database of a tenant known to exist, opened (and migrated) on first use.
