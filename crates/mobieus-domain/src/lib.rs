@@ -7,6 +7,7 @@
 //! - [`event`]: the public event catalog and the event envelope.
 //! - [`scope`] and [`api_key`]: API-key format, hashing and scopes.
 //! - [`page`]: list limits and opaque cursors.
+//! - [`webhook`]: signing secrets and signatures, the SSRF policy, the retry schedule.
 
 pub mod api_key;
 pub mod event;
@@ -16,3 +17,4 @@ pub mod random;
 pub mod scope;
 pub mod tenant;
 pub mod time;
+pub mod webhook;

@@ -1,0 +1,14 @@
+//! Webhook rules that need no I/O: signing secrets and signatures, the SSRF policy for
+//! target URLs and addresses, and the retry schedule. The delivery engine applies them.
+
+mod retry;
+mod secret;
+mod signature;
+mod ssrf;
+mod url;
+
+pub use retry::{BadSchedule, RetrySchedule};
+pub use secret::{BadSecret, WebhookSecret};
+pub use signature::{SignatureHeaders, sign};
+pub use ssrf::{Denied, check_address, check_host_name};
+pub use url::{LoopbackPolicy, UnsafeUrl, WebhookUrl};
