@@ -33,24 +33,30 @@ pub(crate) async fn insert_event<'e>(e: impl SqliteExecutor<'e>, event: &Event, 
     Ok(position)
 }
 
+/// One page of the feed. Each type filter reads its own index range in order and the
+/// pages are merged, so a page costs the same however large the feed and however many
+/// types are asked for (an `IN` list would fetch and sort every matching event).
 pub(crate) async fn events_page<'e>(e: impl SqliteExecutor<'e>, filter: &EventFilter, after: i64, limit: u32) -> Result<Page<StoredEvent>> {
-    let mut q = sqlx::QueryBuilder::<Sqlite>::new(EVENT_SELECT);
-    q.push(" WHERE position > ").push_bind(after);
-    if !filter.types.is_empty() {
-        q.push(" AND type IN (");
-        let mut sep = q.separated(", ");
-        for t in &filter.types {
-            sep.push_bind(t.name());
+    let fetch = i64::from(limit) + 1;
+    let mut q = sqlx::QueryBuilder::<Sqlite>::new("SELECT * FROM (");
+    let types: Vec<Option<&str>> = if filter.types.is_empty() { vec![None] } else { filter.types.iter().map(|t| Some(t.name())).collect() };
+    for (i, t) in types.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
         }
-        q.push(")");
+        q.push("SELECT * FROM (").push(EVENT_SELECT).push(" WHERE position > ").push_bind(after);
+        if let Some(t) = t {
+            q.push(" AND type = ").push_bind(*t);
+        }
+        if let Some(since) = filter.since {
+            q.push(" AND created_at >= ").push_bind(since.millis());
+        }
+        if let Some(until) = filter.until {
+            q.push(" AND created_at < ").push_bind(until.millis());
+        }
+        q.push(" ORDER BY position LIMIT ").push_bind(fetch).push(")");
     }
-    if let Some(since) = filter.since {
-        q.push(" AND created_at >= ").push_bind(since.millis());
-    }
-    if let Some(until) = filter.until {
-        q.push(" AND created_at < ").push_bind(until.millis());
-    }
-    q.push(" ORDER BY position LIMIT ").push_bind(i64::from(limit) + 1);
+    q.push(") ORDER BY position LIMIT ").push_bind(fetch);
     let rows = q.build().fetch_all(e).await?;
     let items = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
     Ok(paginate(items, limit, |ev| ev.position))
