@@ -7,6 +7,7 @@
 //! - [`event`]: the public event catalog and the event envelope.
 //! - [`scope`] and [`api_key`]: API-key format, hashing and scopes.
 //! - [`page`]: list limits and opaque cursors.
+//! - [`sealing`]: secrets at rest, sealed with the server's master key.
 //! - [`webhook`]: signing secrets and signatures, the SSRF policy, the retry schedule.
 
 pub mod api_key;
@@ -15,6 +16,7 @@ pub mod forum;
 pub mod page;
 pub mod random;
 pub mod scope;
+pub mod sealing;
 pub mod tenant;
 pub mod time;
 pub mod webhook;
