@@ -21,14 +21,19 @@ pub enum CoreError {
 
 impl CoreError {
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
-        CoreError::NotFound { what, id: id.to_string() }
+        CoreError::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 }
 
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict { what } => CoreError::Conflict(format!("that {what} is already taken")),
+            StoreError::Conflict { what } => {
+                CoreError::Conflict(format!("that {what} is already taken"))
+            }
             other => CoreError::Store(other),
         }
     }

@@ -1,5 +1,6 @@
 //! Minting, listing and revoking API keys.
 
+use crate::outbox::audit;
 use crate::{CoreError, Result};
 use mobieus_domain::api_key::{ApiKeyId, ApiKeySecret, KeyMode, RateLimit};
 use mobieus_domain::forum::InvalidValue;
@@ -10,6 +11,8 @@ use mobieus_store::{ApiKeyRecord, NewApiKey, TenantDb};
 /// What a new key is for.
 #[derive(Clone, Debug)]
 pub struct KeyRequest {
+    /// Who mints it, for the audit log (`cli`, `api_key:key_…`).
+    pub actor: String,
     pub name: String,
     pub scopes: Scopes,
     pub mode: KeyMode,
@@ -27,7 +30,11 @@ pub struct MintedKey {
 pub async fn mint(db: &TenantDb, req: KeyRequest) -> Result<MintedKey> {
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(InvalidValue { field: "name", message: "must be 1-100 characters without control characters" }.into());
+        return Err(InvalidValue {
+            field: "name",
+            message: "must be 1-100 characters without control characters",
+        }
+        .into());
     }
     let secret = ApiKeySecret::generate(req.mode);
     let key = NewApiKey {
@@ -42,6 +49,15 @@ pub async fn mint(db: &TenantDb, req: KeyRequest) -> Result<MintedKey> {
     };
     let mut tx = db.begin().await?;
     tx.insert_api_key(&key).await?;
+    let details = serde_json::json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes, "rate_limit": key.rate_limit });
+    audit(
+        &mut tx,
+        &req.actor,
+        "api_key.created",
+        key.id.as_str(),
+        details,
+    )
+    .await?;
     tx.commit().await?;
     let record = ApiKeyRecord {
         id: key.id,
@@ -63,7 +79,7 @@ pub async fn list(db: &TenantDb) -> Result<Vec<ApiKeyRecord>> {
 }
 
 /// Revokes a key at once: the next request with it is refused.
-pub async fn revoke(db: &TenantDb, id: &str) -> Result<()> {
+pub async fn revoke(db: &TenantDb, id: &str, actor: &str) -> Result<()> {
     let parsed = ApiKeyId::parse(id).ok_or_else(|| CoreError::not_found("API key", id))?;
     let mut tx = db.begin().await?;
     if !tx.revoke_api_key(&parsed, Timestamp::now()).await? {
@@ -74,6 +90,14 @@ pub async fn revoke(db: &TenantDb, id: &str) -> Result<()> {
             CoreError::not_found("API key", id)
         });
     }
+    audit(
+        &mut tx,
+        actor,
+        "api_key.revoked",
+        parsed.as_str(),
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Use cases of mobieus. Each one owns exactly one transaction on one tenant's database
 //! and writes the domain rows together with their public event (the transactional
-//! outbox): after a crash there is either the action with its event, or neither. The CLI
+//! outbox, with one webhook delivery per subscribed endpoint): after a crash there is
+//! either the action with its event and deliveries, or none of it. The CLI
 //! and the web call these; neither writes to the store directly.
 
 mod error;
@@ -8,6 +9,7 @@ pub mod forum;
 pub mod keys;
 mod outbox;
 pub mod tenants;
+pub mod webhooks;
 
 pub use error::CoreError;
 pub use outbox::Published;

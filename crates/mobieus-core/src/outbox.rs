@@ -1,5 +1,5 @@
-//! The transactional outbox: the one place a public event is written, always inside the
-//! transaction of the action it reports.
+//! The transactional outbox: the one place a public event (and its webhook deliveries)
+//! is written, always inside the transaction of the action it reports; and the audit log.
 
 use crate::Result;
 use mobieus_domain::event::{Event, EventData, EventId};
@@ -13,9 +13,31 @@ pub struct Published<T> {
     pub event_id: EventId,
 }
 
-/// Writes the event for `data` into the feed in `tx`. The caller commits.
+/// Writes the event for `data` into the feed in `tx`, and one pending delivery for each
+/// active endpoint subscribed to its type. The caller commits.
 pub(crate) async fn publish(tx: &mut TenantTx, at: Timestamp, data: EventData) -> Result<EventId> {
     let event = Event::new(tx.slug().clone(), at, data);
     tx.insert_event(&event, &event.to_json()).await?;
+    for endpoint in tx.subscribed_endpoints(event.event_type).await? {
+        tx.insert_delivery(event.id.as_str(), &endpoint, at).await?;
+    }
     Ok(event.id)
+}
+
+/// Records who changed what, in the transaction of the change.
+pub(crate) async fn audit(
+    tx: &mut TenantTx,
+    actor: &str,
+    action: &'static str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    let entry = mobieus_store::AuditEntry {
+        at: Timestamp::now(),
+        actor: actor.to_owned(),
+        action,
+        target: target.to_owned(),
+        details,
+    };
+    Ok(tx.insert_audit(&entry).await?)
 }

@@ -6,11 +6,18 @@ use mobieus_store::{Store, Tenant};
 
 /// Creates a tenant with its own database. Refuses a taken slug or host.
 pub async fn create(store: &Store, slug: &TenantSlug, hosts: &[HostName]) -> Result<Tenant> {
-    store.create_tenant(slug, hosts).await.map_err(|e| match CoreError::from(e) {
-        CoreError::Conflict(_) if hosts.is_empty() => CoreError::Conflict(format!("tenant {slug} already exists")),
-        CoreError::Conflict(_) => CoreError::Conflict(format!("tenant {slug} or one of its hosts already exists")),
-        other => other,
-    })
+    store
+        .create_tenant(slug, hosts)
+        .await
+        .map_err(|e| match CoreError::from(e) {
+            CoreError::Conflict(_) if hosts.is_empty() => {
+                CoreError::Conflict(format!("tenant {slug} already exists"))
+            }
+            CoreError::Conflict(_) => {
+                CoreError::Conflict(format!("tenant {slug} or one of its hosts already exists"))
+            }
+            other => other,
+        })
 }
 
 /// A tenant's database, or `NotFound` for an unknown slug.

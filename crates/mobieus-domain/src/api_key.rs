@@ -74,7 +74,8 @@ impl ApiKeySecret {
             return Err(MalformedKey);
         }
         let (body, sum) = rest.split_at(RANDOM_LEN);
-        let expected = random::base62_fixed(u64::from(crc32fast::hash(body.as_bytes())), CHECKSUM_LEN);
+        let expected =
+            random::base62_fixed(u64::from(crc32fast::hash(body.as_bytes())), CHECKSUM_LEN);
         if bool::from(expected.as_bytes().ct_eq(sum.as_bytes())) {
             Ok(Self(s.to_owned()))
         } else {
@@ -88,7 +89,11 @@ impl ApiKeySecret {
     }
 
     pub fn mode(&self) -> KeyMode {
-        if self.0.starts_with(KeyMode::Test.prefix()) { KeyMode::Test } else { KeyMode::Live }
+        if self.0.starts_with(KeyMode::Test.prefix()) {
+            KeyMode::Test
+        } else {
+            KeyMode::Live
+        }
     }
 
     /// The non-secret start of the key (`mc_live_AbCd`), shown in listings.
@@ -173,7 +178,11 @@ impl RateLimit {
     pub const WINDOW_SECS: u64 = 60;
 
     pub fn new(per_minute: u32) -> Result<Self, BadRateLimit> {
-        if (1..=1_000_000).contains(&per_minute) { Ok(Self(per_minute)) } else { Err(BadRateLimit) }
+        if (1..=1_000_000).contains(&per_minute) {
+            Ok(Self(per_minute))
+        } else {
+            Err(BadRateLimit)
+        }
     }
 
     pub const fn per_minute(self) -> u32 {
@@ -202,7 +211,12 @@ mod tests {
         let last = s.pop().unwrap();
         s.push(if last == 'a' { 'b' } else { 'a' });
         assert!(ApiKeySecret::parse(&s).is_err());
-        for bad in ["", "mc_live_", "not-a-key", &format!("mc_prod_{}", &k.expose()[8..])] {
+        for bad in [
+            "",
+            "mc_live_",
+            "not-a-key",
+            &format!("mc_prod_{}", &k.expose()[8..]),
+        ] {
             assert!(ApiKeySecret::parse(bad).is_err(), "{bad}");
         }
     }

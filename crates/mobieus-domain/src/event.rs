@@ -45,21 +45,68 @@ pub struct UnknownEventType(pub String);
 impl EventType {
     /// Every event type, in the order the docs list them.
     pub const CATALOG: [EventTypeInfo; 11] = [
-        info(EventType::UserJoined, "user.joined", "A member joined the forum. `data.user` is the new member."),
-        info(EventType::UserLeft, "user.left", "A member left the forum (deleted their account). `data.user` is the member, e-mail erased."),
-        info(EventType::PostCreated, "post.created", "A post was written: a reply, or the opening post of a new thread (`data.post.opens_thread`). `data` has `post`, `thread` and `actor`."),
-        info(EventType::PostEdited, "post.edited", "A post's body changed. `data` has `post` (new body), `thread`, `actor`, and `previous.body` (the body before the edit)."),
-        info(EventType::PostDeleted, "post.deleted", "A post was deleted by its author or a moderator. `data` has `post`, `thread` and `actor`."),
-        info(EventType::UserBanned, "moderation.user_banned", "A moderator banned a member. `data` has `user`, `actor` and `reason`."),
-        info(EventType::UserUnbanned, "moderation.user_unbanned", "A moderator lifted a ban. `data` has `user`, `actor` and `reason`."),
-        info(EventType::PostRemoved, "moderation.post_removed", "A moderator removed a post. `data` has `post`, `thread`, `actor` and `reason`."),
-        info(EventType::ThreadLocked, "moderation.thread_locked", "A moderator locked a thread; it takes no replies. `data` has `thread`, `actor` and `reason`."),
-        info(EventType::ThreadUnlocked, "moderation.thread_unlocked", "A moderator unlocked a thread. `data` has `thread`, `actor` and `reason`."),
-        info(EventType::WebhookTest, "webhook.test", "Sent only to the endpoint being tested; never in the event feed."),
+        info(
+            EventType::UserJoined,
+            "user.joined",
+            "A member joined the forum. `data.user` is the new member.",
+        ),
+        info(
+            EventType::UserLeft,
+            "user.left",
+            "A member left the forum (deleted their account). `data.user` is the member, e-mail erased.",
+        ),
+        info(
+            EventType::PostCreated,
+            "post.created",
+            "A post was written: a reply, or the opening post of a new thread (`data.post.opens_thread`). `data` has `post`, `thread` and `actor`.",
+        ),
+        info(
+            EventType::PostEdited,
+            "post.edited",
+            "A post's body changed. `data` has `post` (new body), `thread`, `actor`, and `previous.body` (the body before the edit).",
+        ),
+        info(
+            EventType::PostDeleted,
+            "post.deleted",
+            "A post was deleted by its author or a moderator. `data` has `post`, `thread` and `actor`.",
+        ),
+        info(
+            EventType::UserBanned,
+            "moderation.user_banned",
+            "A moderator banned a member. `data` has `user`, `actor` and `reason`.",
+        ),
+        info(
+            EventType::UserUnbanned,
+            "moderation.user_unbanned",
+            "A moderator lifted a ban. `data` has `user`, `actor` and `reason`.",
+        ),
+        info(
+            EventType::PostRemoved,
+            "moderation.post_removed",
+            "A moderator removed a post. `data` has `post`, `thread`, `actor` and `reason`.",
+        ),
+        info(
+            EventType::ThreadLocked,
+            "moderation.thread_locked",
+            "A moderator locked a thread; it takes no replies. `data` has `thread`, `actor` and `reason`.",
+        ),
+        info(
+            EventType::ThreadUnlocked,
+            "moderation.thread_unlocked",
+            "A moderator unlocked a thread. `data` has `thread`, `actor` and `reason`.",
+        ),
+        info(
+            EventType::WebhookTest,
+            "webhook.test",
+            "Sent only to the endpoint being tested; never in the event feed.",
+        ),
     ];
 
     pub fn name(self) -> &'static str {
-        Self::CATALOG.iter().find(|i| i.event_type == self).map_or("", |i| i.name)
+        Self::CATALOG
+            .iter()
+            .find(|i| i.event_type == self)
+            .map_or("", |i| i.name)
     }
 
     pub fn parse(s: &str) -> Result<Self, UnknownEventType> {
@@ -76,8 +123,16 @@ impl EventType {
     }
 }
 
-const fn info(event_type: EventType, name: &'static str, description: &'static str) -> EventTypeInfo {
-    EventTypeInfo { event_type, name, description }
+const fn info(
+    event_type: EventType,
+    name: &'static str,
+    description: &'static str,
+) -> EventTypeInfo {
+    EventTypeInfo {
+        event_type,
+        name,
+        description,
+    }
 }
 
 impl fmt::Display for EventType {
@@ -102,7 +157,8 @@ impl EventId {
     pub fn generate(at: Timestamp) -> Self {
         let mut rnd = [0u8; 10];
         random::fill(&mut rnd);
-        let mut value = u128::from(u64::try_from(at.millis()).unwrap_or(0) & 0xFFFF_FFFF_FFFF) << 80;
+        let mut value =
+            u128::from(u64::try_from(at.millis()).unwrap_or(0) & 0xFFFF_FFFF_FFFF) << 80;
         for (i, b) in rnd.iter().enumerate() {
             value |= u128::from(*b) << (8 * (9 - i));
         }
@@ -118,8 +174,11 @@ impl EventId {
     /// Accepts the shape of an event id (does not say whether it exists).
     pub fn parse(s: &str) -> Option<Self> {
         let rest = s.strip_prefix("evt_")?;
-        (rest.len() == 26 && rest.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
-            .then(|| Self(s.to_owned()))
+        (rest.len() == 26
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
+        .then(|| Self(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -150,17 +209,57 @@ pub struct PreviousPost {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum EventData {
-    UserJoined { user: User },
-    UserLeft { user: User },
-    PostCreated { post: Post, thread: Thread, actor: UserRef },
-    PostEdited { post: Post, thread: Thread, actor: UserRef, previous: PreviousPost },
-    PostDeleted { post: Post, thread: Thread, actor: UserRef },
-    UserBanned { user: User, actor: UserRef, reason: Option<String> },
-    UserUnbanned { user: User, actor: UserRef, reason: Option<String> },
-    PostRemoved { post: Post, thread: Thread, actor: UserRef, reason: Option<String> },
-    ThreadLocked { thread: Thread, actor: UserRef, reason: Option<String> },
-    ThreadUnlocked { thread: Thread, actor: UserRef, reason: Option<String> },
-    WebhookTest { message: String },
+    UserJoined {
+        user: User,
+    },
+    UserLeft {
+        user: User,
+    },
+    PostCreated {
+        post: Post,
+        thread: Thread,
+        actor: UserRef,
+    },
+    PostEdited {
+        post: Post,
+        thread: Thread,
+        actor: UserRef,
+        previous: PreviousPost,
+    },
+    PostDeleted {
+        post: Post,
+        thread: Thread,
+        actor: UserRef,
+    },
+    UserBanned {
+        user: User,
+        actor: UserRef,
+        reason: Option<String>,
+    },
+    UserUnbanned {
+        user: User,
+        actor: UserRef,
+        reason: Option<String>,
+    },
+    PostRemoved {
+        post: Post,
+        thread: Thread,
+        actor: UserRef,
+        reason: Option<String>,
+    },
+    ThreadLocked {
+        thread: Thread,
+        actor: UserRef,
+        reason: Option<String>,
+    },
+    ThreadUnlocked {
+        thread: Thread,
+        actor: UserRef,
+        reason: Option<String>,
+    },
+    WebhookTest {
+        message: String,
+    },
 }
 
 impl EventData {
@@ -241,7 +340,13 @@ mod tests {
     #[test]
     fn envelope_has_the_documented_shape() {
         let tenant = TenantSlug::parse("acme").unwrap();
-        let e = Event::new(tenant, Timestamp::from_millis(0), EventData::WebhookTest { message: "hi".into() });
+        let e = Event::new(
+            tenant,
+            Timestamp::from_millis(0),
+            EventData::WebhookTest {
+                message: "hi".into(),
+            },
+        );
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
         assert_eq!(v["type"], "webhook.test");
         assert_eq!(v["api_version"], API_VERSION);

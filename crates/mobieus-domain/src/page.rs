@@ -71,7 +71,10 @@ pub struct BadCursor;
 
 impl Cursor {
     pub const fn after(kind: CursorKind, position: i64) -> Self {
-        Self { kind, after: position }
+        Self {
+            kind,
+            after: position,
+        }
     }
 
     /// The position the next page starts after.
@@ -87,7 +90,8 @@ impl Cursor {
         let raw = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| BadCursor)?;
         let text = std::str::from_utf8(&raw).map_err(|_| BadCursor)?;
         let mut parts = text.split(':');
-        let (Some("1"), Some(tag), Some(pos), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some("1"), Some(tag), Some(pos), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(BadCursor);
         };

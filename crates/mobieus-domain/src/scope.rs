@@ -4,7 +4,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One permission an API key can hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Scope {
     #[serde(rename = "events:read")]
     EventsRead,
@@ -20,7 +32,9 @@ pub enum Scope {
 
 /// A scope name that is not in the catalog.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown scope {0:?}; known scopes: events:read, users:read, posts:read, webhooks:read, webhooks:manage")]
+#[error(
+    "unknown scope {0:?}; known scopes: events:read, users:read, posts:read, webhooks:read, webhooks:manage"
+)]
 pub struct UnknownScope(pub String);
 
 impl Scope {
@@ -33,7 +47,12 @@ impl Scope {
     ];
 
     /// The scopes that only read: what the demo key gets.
-    pub const READ: [Scope; 4] = [Scope::EventsRead, Scope::UsersRead, Scope::PostsRead, Scope::WebhooksRead];
+    pub const READ: [Scope; 4] = [
+        Scope::EventsRead,
+        Scope::UsersRead,
+        Scope::PostsRead,
+        Scope::WebhooksRead,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -78,7 +97,11 @@ impl Scopes {
         let mut v: Vec<Scope> = scopes.into_iter().collect();
         v.sort();
         v.dedup();
-        if v.is_empty() { Err(ScopesError::Empty) } else { Ok(Self(v)) }
+        if v.is_empty() {
+            Err(ScopesError::Empty)
+        } else {
+            Ok(Self(v))
+        }
     }
 
     /// Parses a comma-separated list such as `events:read,users:read`.
@@ -101,7 +124,11 @@ impl Scopes {
 
     /// The comma-separated form, as stored and as `parse_list` reads it.
     pub fn to_list(&self) -> String {
-        self.0.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+        self.0
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 

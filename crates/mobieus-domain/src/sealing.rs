@@ -24,7 +24,9 @@ pub struct MasterKey([u8; 32]);
 pub enum SealError {
     #[error("a master key is 32 bytes, written as base64 (44 characters) or hex (64 characters)")]
     BadKey,
-    #[error("a sealed value does not open with this master key (wrong key, or the value was moved or altered)")]
+    #[error(
+        "a sealed value does not open with this master key (wrong key, or the value was moved or altered)"
+    )]
     CannotOpen,
 }
 
@@ -38,8 +40,15 @@ impl MasterKey {
     /// Reads a key written as base64 or hex.
     pub fn parse(s: &str) -> Result<Self, SealError> {
         let s = s.trim();
-        let bytes = if s.len() == 64 { hex::decode(s).ok() } else { STANDARD.decode(s).ok() };
-        bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).map(Self).ok_or(SealError::BadKey)
+        let bytes = if s.len() == 64 {
+            hex::decode(s).ok()
+        } else {
+            STANDARD.decode(s).ok()
+        };
+        bytes
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(Self)
+            .ok_or(SealError::BadKey)
     }
 
     /// The base64 form, for writing the key file.
@@ -57,7 +66,13 @@ impl MasterKey {
         random::fill(&mut nonce);
         let sealed = self
             .cipher()
-            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             // Encryption fails only for messages beyond 256 GiB.
             .unwrap_or_default();
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
@@ -76,7 +91,13 @@ impl MasterKey {
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::CannotOpen)?;
         self.cipher()
-            .decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad })
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
             .map_err(|_| SealError::CannotOpen)
     }
 }
@@ -95,14 +116,29 @@ mod tests {
     fn sealed_values_open_only_with_the_same_key_and_place() {
         let key = MasterKey::generate();
         let sealed = key.seal(b"whsec_secret", b"acme/we_1");
-        assert!(!sealed.windows(12).any(|w| w == b"whsec_secret"), "no plaintext in the sealed bytes");
+        assert!(
+            !sealed.windows(12).any(|w| w == b"whsec_secret"),
+            "no plaintext in the sealed bytes"
+        );
         assert_eq!(key.open(&sealed, b"acme/we_1").unwrap(), b"whsec_secret");
-        assert_eq!(key.open(&sealed, b"acme/we_2"), Err(SealError::CannotOpen), "moved to another row");
-        assert_eq!(MasterKey::generate().open(&sealed, b"acme/we_1"), Err(SealError::CannotOpen), "another key");
+        assert_eq!(
+            key.open(&sealed, b"acme/we_2"),
+            Err(SealError::CannotOpen),
+            "moved to another row"
+        );
+        assert_eq!(
+            MasterKey::generate().open(&sealed, b"acme/we_1"),
+            Err(SealError::CannotOpen),
+            "another key"
+        );
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert_eq!(key.open(&altered, b"acme/we_1"), Err(SealError::CannotOpen));
-        assert_ne!(key.seal(b"x", b""), key.seal(b"x", b""), "fresh nonce each time");
+        assert_ne!(
+            key.seal(b"x", b""),
+            key.seal(b"x", b""),
+            "fresh nonce each time"
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ pub struct TenantSlug(String);
 /// Why a slug or host name was refused; the message is shown to the operator as is.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NameError {
-    #[error("tenant slug {0:?} is not a DNS label: use 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen")]
+    #[error(
+        "tenant slug {0:?} is not a DNS label: use 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen"
+    )]
     BadSlug(String),
     #[error("host {0:?} is not a valid host name")]
     BadHost(String),
@@ -47,7 +49,8 @@ impl fmt::Debug for TenantSlug {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -61,9 +64,7 @@ impl HostName {
     /// Parses a configured host name (`support.example.com`). Ports are not part of it.
     pub fn parse(s: &str) -> Result<Self, NameError> {
         let lower = s.trim().trim_end_matches('.').to_ascii_lowercase();
-        let ok = !lower.is_empty()
-            && lower.len() <= 253
-            && lower.split('.').all(is_dns_label);
+        let ok = !lower.is_empty() && lower.len() <= 253 && lower.split('.').all(is_dns_label);
         if ok {
             Ok(Self(lower))
         } else {
@@ -123,8 +124,18 @@ mod tests {
         let h = HostName::from_host_header("Alpha.Localhost:8080").unwrap();
         assert_eq!(h.as_str(), "alpha.localhost");
         assert_eq!(h.localhost_slug().unwrap().as_str(), "alpha");
-        assert!(HostName::from_host_header("support.example.com").unwrap().localhost_slug().is_none());
-        assert!(HostName::from_host_header("a.b.localhost").unwrap().localhost_slug().is_none());
+        assert!(
+            HostName::from_host_header("support.example.com")
+                .unwrap()
+                .localhost_slug()
+                .is_none()
+        );
+        assert!(
+            HostName::from_host_header("a.b.localhost")
+                .unwrap()
+                .localhost_slug()
+                .is_none()
+        );
         assert!(HostName::from_host_header("[::1]:80").is_none());
         assert!(HostName::from_host_header("bad host").is_none());
     }

@@ -17,6 +17,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The master key could not be read (the message never contains the key).
+    #[error("master key: {0}")]
+    MasterKey(String),
     /// A stored value this version cannot read (a newer version wrote it, or it was edited by hand).
     #[error("unreadable stored value: {0}")]
     Corrupt(String),

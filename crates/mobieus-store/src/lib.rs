@@ -7,13 +7,17 @@
 //! backend module ([`sqlite`] today); callers see domain types.
 
 mod error;
+mod master_key;
 mod records;
 pub mod sqlite;
 mod store;
 mod tenant_db;
 
 pub use error::StoreError;
-pub use records::{ApiKeyRecord, EventFilter, ModerationRecord, NewApiKey, Page, PostFilter, StoredEvent, Tenant};
+pub use records::{
+    AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, EndpointRecord, EventFilter, ModerationRecord,
+    NewApiKey, NewEndpoint, Page, PostFilter, StoredEvent, Tenant,
+};
 pub use store::{Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};
 

@@ -91,3 +91,50 @@ pub struct ModerationRecord<'a> {
     pub reason: Option<&'a str>,
     pub at: Timestamp,
 }
+
+/// A webhook endpoint to store; its secret arrives sealed.
+#[derive(Clone, Debug)]
+pub struct NewEndpoint {
+    pub id: mobieus_domain::webhook::EndpointId,
+    pub url: mobieus_domain::webhook::WebhookUrl,
+    pub label: Option<String>,
+    pub events: mobieus_domain::webhook::EventSelection,
+    pub sealed_secret: Vec<u8>,
+    pub at: Timestamp,
+}
+
+/// A stored endpoint with its sealed secrets (opened only by the use case that needs them).
+#[derive(Clone, Debug)]
+pub struct EndpointRecord {
+    pub endpoint: mobieus_domain::webhook::Endpoint,
+    pub sealed_secret: Vec<u8>,
+    pub sealed_previous_secret: Option<Vec<u8>>,
+}
+
+/// The actions the audit log records.
+pub const AUDIT_ACTIONS: [&str; 7] = [
+    "api_key.created",
+    "api_key.revoked",
+    "endpoint.created",
+    "endpoint.updated",
+    "endpoint.deleted",
+    "endpoint.secret_rotated",
+    "endpoint.disabled",
+];
+
+pub(crate) fn audit_action(s: &str) -> Option<&'static str> {
+    AUDIT_ACTIONS.iter().copied().find(|a| *a == s)
+}
+
+/// One audit entry: who did what to which object, and what changed (never a secret).
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    /// `cli`, `api_key:key_…`, or `worker`.
+    pub actor: String,
+    /// One of [`AUDIT_ACTIONS`].
+    pub action: &'static str,
+    /// The id of the object acted on.
+    pub target: String,
+    pub details: serde_json::Value,
+}

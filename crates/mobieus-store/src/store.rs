@@ -2,6 +2,7 @@
 
 use crate::sqlite;
 use crate::{Result, StoreError, Tenant, TenantDb};
+use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::{HostName, TenantSlug};
 use mobieus_domain::time::Timestamp;
 use std::collections::HashMap;
@@ -11,14 +12,27 @@ use std::sync::{Arc, RwLock};
 /// Where the data lives.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
-    /// The data directory: `control.db` and `tenants/<slug>.db` under it.
+    /// The data directory: `control.db`, `master.key` and `tenants/<slug>.db` under it.
     pub data_dir: PathBuf,
+    /// The master key for secrets at rest (base64 or hex); `None`: the data dir's key file.
+    pub master_key: Option<String>,
+}
+
+impl StoreConfig {
+    /// A data dir with its own master key file.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            master_key: None,
+        }
+    }
 }
 
 /// The control database and a cache of open tenant databases. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     control: sqlx::SqlitePool,
+    master_key: MasterKey,
     tenants_dir: PathBuf,
     open: Arc<RwLock<HashMap<TenantSlug, TenantDb>>>,
     /// Hosts already resolved to a tenant. Only hits are kept: tenants and their hosts
@@ -35,8 +49,15 @@ impl Store {
             path: config.data_dir.display().to_string(),
             source,
         })?;
+        let master_key = crate::master_key::load(&config.data_dir, config.master_key.as_deref())?;
         let control = sqlite::open_control(&config.data_dir.join("control.db")).await?;
-        Ok(Self { control, tenants_dir, open: Arc::default(), hosts: Arc::default() })
+        Ok(Self {
+            control,
+            master_key,
+            tenants_dir,
+            open: Arc::default(),
+            hosts: Arc::default(),
+        })
     }
 
     /// Creates a tenant and its database. `hosts` are extra host names besides
@@ -52,6 +73,11 @@ impl Store {
         Ok(tenant)
     }
 
+    /// The key that seals secrets at rest.
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
     pub async fn tenants(&self) -> Result<Vec<Tenant>> {
         sqlite::list_tenants(&self.control).await
     }
@@ -64,15 +90,25 @@ impl Store {
     /// A host not known yet is looked up in the control database, so a tenant created
     /// by the CLI is served at once.
     pub async fn tenant_for_host(&self, host: &HostName) -> Result<Option<TenantSlug>> {
-        if let Some(slug) = self.hosts.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(host) {
+        if let Some(slug) = self
+            .hosts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(host)
+        {
             return Ok(Some(slug.clone()));
         }
         let found = match host.localhost_slug() {
-            Some(slug) => sqlite::tenant_exists(&self.control, &slug).await?.then_some(slug),
+            Some(slug) => sqlite::tenant_exists(&self.control, &slug)
+                .await?
+                .then_some(slug),
             None => sqlite::tenant_by_host(&self.control, host).await?,
         };
         if let Some(slug) = &found {
-            self.hosts.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(host.clone(), slug.clone());
+            self.hosts
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(host.clone(), slug.clone());
         }
         Ok(found)
     }
@@ -91,12 +127,19 @@ impl Store {
     }
 
     fn read_cache(&self, slug: &TenantSlug) -> Option<TenantDb> {
-        self.open.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(slug).cloned()
+        self.open
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(slug)
+            .cloned()
     }
 
     /// Caches `db` unless another task opened the same tenant first; returns the one kept.
     fn cache(&self, db: TenantDb) -> TenantDb {
-        let mut open = self.open.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = self
+            .open
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         open.entry(db.slug().clone()).or_insert(db).clone()
     }
 }

@@ -2,12 +2,17 @@
 //! [`TenantTx`] for one write transaction on it. The only way to a tenant's rows.
 
 use crate::sqlite::{self, Tx};
-use crate::{ApiKeyRecord, EventFilter, ModerationRecord, NewApiKey, Page, PostFilter, Result, StoredEvent};
+use crate::{
+    ApiKeyRecord, AuditEntry, EndpointRecord, EventFilter, ModerationRecord, NewApiKey,
+    NewEndpoint, Page, PostFilter, Result, StoredEvent,
+};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
+use mobieus_domain::event::EventType;
 use mobieus_domain::forum::{Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId};
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::{DeliveryId, EndpointId};
 use std::path::Path;
 
 /// One tenant's database. Cheap to clone.
@@ -19,7 +24,10 @@ pub struct TenantDb {
 
 impl TenantDb {
     pub(crate) async fn open(slug: TenantSlug, path: &Path) -> Result<Self> {
-        Ok(Self { slug, pool: sqlite::open_tenant(path).await? })
+        Ok(Self {
+            slug,
+            pool: sqlite::open_tenant(path).await?,
+        })
     }
 
     pub fn slug(&self) -> &TenantSlug {
@@ -28,10 +36,18 @@ impl TenantDb {
 
     /// Starts a write transaction. Nothing it writes is seen by anyone until `commit`.
     pub async fn begin(&self) -> Result<TenantTx> {
-        Ok(TenantTx { slug: self.slug.clone(), tx: sqlite::begin_write(&self.pool).await? })
+        Ok(TenantTx {
+            slug: self.slug.clone(),
+            tx: sqlite::begin_write(&self.pool).await?,
+        })
     }
 
-    pub async fn events_page(&self, filter: &EventFilter, after: i64, limit: u32) -> Result<Page<StoredEvent>> {
+    pub async fn events_page(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Page<StoredEvent>> {
         sqlite::events_page(&self.pool, filter, after, limit).await
     }
 
@@ -47,7 +63,12 @@ impl TenantDb {
         sqlite::user_by_id(&self.pool, id).await
     }
 
-    pub async fn posts_page(&self, filter: PostFilter, after: i64, limit: u32) -> Result<Page<Post>> {
+    pub async fn posts_page(
+        &self,
+        filter: PostFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Page<Post>> {
         sqlite::posts_page(&self.pool, filter, after, limit).await
     }
 
@@ -63,8 +84,34 @@ impl TenantDb {
         sqlite::api_key_by_hash(&self.pool, hash).await
     }
 
+    pub async fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
+        sqlite::endpoints(&self.pool).await
+    }
+
+    pub async fn endpoint_by_id(&self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
+        sqlite::endpoint_by_id(&self.pool, id).await
+    }
+
+    /// The deliveries written for an event: (delivery, endpoint, status).
+    pub async fn deliveries_of_event(
+        &self,
+        event_id: &str,
+    ) -> Result<Vec<(DeliveryId, EndpointId, String)>> {
+        sqlite::deliveries_of_event(&self.pool, event_id).await
+    }
+
+    /// The audit log, oldest first.
+    pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        sqlite::audit_log(&self.pool).await
+    }
+
     /// Records that a key was used at `at`, unless that was already recorded after `stale_before`.
-    pub async fn touch_api_key(&self, id: &ApiKeyId, at: Timestamp, stale_before: Timestamp) -> Result<()> {
+    pub async fn touch_api_key(
+        &self,
+        id: &ApiKeyId,
+        at: Timestamp,
+        stale_before: Timestamp,
+    ) -> Result<()> {
         sqlite::touch_api_key(&self.pool, id, at, stale_before).await
     }
 }
@@ -93,7 +140,12 @@ impl TenantTx {
         sqlite::user_by_id(&mut *self.tx, id).await
     }
 
-    pub async fn insert_user(&mut self, username: &str, email: Option<&str>, at: Timestamp) -> Result<UserId> {
+    pub async fn insert_user(
+        &mut self,
+        username: &str,
+        email: Option<&str>,
+        at: Timestamp,
+    ) -> Result<UserId> {
         sqlite::insert_user(&mut *self.tx, username, email, at).await
     }
 
@@ -109,7 +161,12 @@ impl TenantTx {
         sqlite::set_user_banned(&mut *self.tx, id, banned).await
     }
 
-    pub async fn insert_thread(&mut self, title: &str, author: UserId, at: Timestamp) -> Result<ThreadId> {
+    pub async fn insert_thread(
+        &mut self,
+        title: &str,
+        author: UserId,
+        at: Timestamp,
+    ) -> Result<ThreadId> {
         sqlite::insert_thread(&mut *self.tx, title, author, at).await
     }
 
@@ -121,7 +178,14 @@ impl TenantTx {
         sqlite::set_thread_locked(&mut *self.tx, id, locked).await
     }
 
-    pub async fn insert_post(&mut self, thread: ThreadId, author: UserId, body: &str, opens_thread: bool, at: Timestamp) -> Result<PostId> {
+    pub async fn insert_post(
+        &mut self,
+        thread: ThreadId,
+        author: UserId,
+        body: &str,
+        opens_thread: bool,
+        at: Timestamp,
+    ) -> Result<PostId> {
         sqlite::insert_post(&mut *self.tx, thread, author, body, opens_thread, at).await
     }
 
@@ -135,7 +199,14 @@ impl TenantTx {
     }
 
     /// Replaces a post's body and keeps the old one in its edit history.
-    pub async fn edit_post_body(&mut self, id: PostId, old_body: &str, new_body: &str, by: UserId, at: Timestamp) -> Result<()> {
+    pub async fn edit_post_body(
+        &mut self,
+        id: PostId,
+        old_body: &str,
+        new_body: &str,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<()> {
         sqlite::insert_revision(&mut *self.tx, id, old_body, by, at).await?;
         sqlite::set_post_body(&mut *self.tx, id, new_body, at).await
     }
@@ -164,5 +235,57 @@ impl TenantTx {
     /// Revokes a key; `false` when there is no such unrevoked key.
     pub async fn revoke_api_key(&mut self, id: &ApiKeyId, at: Timestamp) -> Result<bool> {
         sqlite::revoke_api_key(&mut *self.tx, id, at).await
+    }
+
+    pub async fn insert_endpoint(&mut self, new: &NewEndpoint) -> Result<()> {
+        sqlite::insert_endpoint(&mut *self.tx, new).await
+    }
+
+    pub async fn endpoint_by_id(&mut self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
+        sqlite::endpoint_by_id(&mut *self.tx, id).await
+    }
+
+    /// Deletes an endpoint and its deliveries; `false` when there is none.
+    pub async fn delete_endpoint(&mut self, id: &EndpointId) -> Result<bool> {
+        sqlite::delete_endpoint(&mut *self.tx, id).await
+    }
+
+    /// Replaces an endpoint's sealed secret, keeping the previous one until `previous_expires_at`.
+    pub async fn rotate_secret(
+        &mut self,
+        id: &EndpointId,
+        sealed_new: &[u8],
+        sealed_previous: &[u8],
+        previous_expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlite::rotate_secret(
+            &mut *self.tx,
+            id,
+            sealed_new,
+            sealed_previous,
+            previous_expires_at,
+            at,
+        )
+        .await
+    }
+
+    /// The active endpoints subscribed to events of type `t`.
+    pub async fn subscribed_endpoints(&mut self, t: EventType) -> Result<Vec<EndpointId>> {
+        sqlite::subscribed_endpoints(&mut *self.tx, t).await
+    }
+
+    /// A pending delivery of `event_id` to `endpoint`, due at `at`.
+    pub async fn insert_delivery(
+        &mut self,
+        event_id: &str,
+        endpoint: &EndpointId,
+        at: Timestamp,
+    ) -> Result<DeliveryId> {
+        sqlite::insert_delivery(&mut *self.tx, event_id, endpoint, at).await
+    }
+
+    pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
+        sqlite::insert_audit(&mut *self.tx, entry).await
     }
 }

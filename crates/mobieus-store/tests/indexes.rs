@@ -32,25 +32,34 @@ const HOT: &[(&str, &str)] = &[
 #[tokio::test]
 async fn hot_queries_use_indexes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig { data_dir: dir.path().to_owned() }).await.unwrap();
-    store.create_tenant(&TenantSlug::parse("acme").unwrap(), &[]).await.unwrap();
+    let store = Store::open(&StoreConfig::new(dir.path())).await.unwrap();
+    store
+        .create_tenant(&TenantSlug::parse("acme").unwrap(), &[])
+        .await
+        .unwrap();
     let opts = SqliteConnectOptions::new().filename(dir.path().join("tenants/acme.db"));
     let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
     for (name, sql) in HOT {
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>("detail"))
-            .collect();
+        let plan: Vec<String> =
+            sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
         // Merging per-type pages sorts at most `limit + 1` rows from each; nothing else may sort.
         let merges_pages = plan.iter().any(|s| s == "MERGE (UNION ALL)");
         for step in &plan {
-            let scans_a_table = step.starts_with("SCAN") && !step.contains("USING") && !step.starts_with("SCAN (subquery");
+            let scans_a_table = step.starts_with("SCAN")
+                && !step.contains("USING")
+                && !step.starts_with("SCAN (subquery");
             assert!(!scans_a_table, "{name}: {step} (plan: {plan:?})");
             let sorts = step.contains("USE TEMP B-TREE FOR ORDER BY");
-            assert!(!sorts || merges_pages, "{name}: sorts instead of reading in order: {plan:?}");
+            assert!(
+                !sorts || merges_pages,
+                "{name}: sorts instead of reading in order: {plan:?}"
+            );
         }
     }
 }

@@ -37,7 +37,11 @@ impl CliRun {
     /// Panics unless the run succeeded; returns stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
-        assert!(self.success, "`mobieus {}` exited {:?}: {}", self.args, self.code, self.stderr);
+        assert!(
+            self.success,
+            "`mobieus {}` exited {:?}: {}",
+            self.args, self.code, self.stderr
+        );
         &self.stdout
     }
 
@@ -45,15 +49,30 @@ impl CliRun {
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
         let out = self.ok();
-        serde_json::from_str(out).unwrap_or_else(|e| panic!("`mobieus {}` printed no JSON ({e}): {out:?}", self.args))
+        serde_json::from_str(out)
+            .unwrap_or_else(|e| panic!("`mobieus {}` printed no JSON ({e}): {out:?}", self.args))
     }
 
     /// Panics unless the run failed with exactly one non-empty line on stderr; returns it.
     #[track_caller]
     pub fn refused(&self) -> &str {
-        assert!(!self.success, "`mobieus {}` should have failed but exited 0; stdout: {}", self.args, self.stdout);
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "`mobieus {}` should print one line on stderr, printed: {:?}", self.args, self.stderr);
+        assert!(
+            !self.success,
+            "`mobieus {}` should have failed but exited 0; stdout: {}",
+            self.args, self.stdout
+        );
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "`mobieus {}` should print one line on stderr, printed: {:?}",
+            self.args,
+            self.stderr
+        );
         lines[0]
     }
 }
@@ -61,7 +80,10 @@ impl CliRun {
 impl Cli {
     /// The binary at `bin`, run with `--data-dir data_dir`.
     pub fn new(bin: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
-        Self { bin: bin.into(), data_dir: data_dir.into() }
+        Self {
+            bin: bin.into(),
+            data_dir: data_dir.into(),
+        }
     }
 
     /// The data dir every run uses.
@@ -85,7 +107,10 @@ impl Cli {
 
     /// Runs `mobieus --data-dir DIR <args>` to completion.
     pub fn run(&self, args: &[&str]) -> CliRun {
-        let out = self.command(args).output().unwrap_or_else(|e| panic!("run {}: {e}", self.bin.display()));
+        let out = self
+            .command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", self.bin.display()));
         CliRun::from_output(args.join(" "), out)
     }
 }
@@ -115,9 +140,14 @@ impl ServeProcess {
         let port = crate::free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut cmd = cli.command(&["serve", "--listen", &listen]);
-        let logs = tempfile::Builder::new().prefix("mobieus-serve-logs-").tempdir().expect("a temp dir for logs");
-        let stdout = std::fs::File::create(logs.path().join("stdout")).expect("create the stdout log");
-        let stderr = std::fs::File::create(logs.path().join("stderr")).expect("create the stderr log");
+        let logs = tempfile::Builder::new()
+            .prefix("mobieus-serve-logs-")
+            .tempdir()
+            .expect("a temp dir for logs");
+        let stdout =
+            std::fs::File::create(logs.path().join("stdout")).expect("create the stdout log");
+        let stderr =
+            std::fs::File::create(logs.path().join("stderr")).expect("create the stderr log");
         cmd.stdout(stdout).stderr(stderr);
         for (k, v) in env {
             cmd.env(k, v);
@@ -126,16 +156,29 @@ impl ServeProcess {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().expect("poll the server") {
-                let stderr = std::fs::read_to_string(logs.path().join("stderr")).unwrap_or_default();
+                let stderr =
+                    std::fs::read_to_string(logs.path().join("stderr")).unwrap_or_default();
                 panic!("mobieus serve exited at start ({status}): {stderr}");
             }
-            if std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
+            if std::net::TcpStream::connect_timeout(
+                &([127, 0, 0, 1], port).into(),
+                Duration::from_millis(200),
+            )
+            .is_ok()
+            {
                 break;
             }
-            assert!(Instant::now() < deadline, "mobieus serve did not listen on {listen} within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "mobieus serve did not listen on {listen} within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Self { child: Some(child), logs, port }
+        Self {
+            child: Some(child),
+            logs,
+            port,
+        }
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -148,15 +191,24 @@ impl ServeProcess {
     pub fn stop(mut self) -> ServeLogs {
         let mut child = self.child.take().expect("a running server");
         // Ask politely first so it can flush its logs.
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
         let _ = child.wait();
-        let read = |name: &str| String::from_utf8_lossy(&std::fs::read(self.logs.path().join(name)).unwrap_or_default()).into_owned();
-        ServeLogs { stdout: read("stdout"), stderr: read("stderr") }
+        let read = |name: &str| {
+            String::from_utf8_lossy(&std::fs::read(self.logs.path().join(name)).unwrap_or_default())
+                .into_owned()
+        };
+        ServeLogs {
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+        }
     }
 }
 

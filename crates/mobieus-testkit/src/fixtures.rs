@@ -2,7 +2,9 @@
 //! so every fixture also writes its public event exactly as production does.
 
 use mobieus_core::forum::{self, Actor, NewThread};
-use mobieus_domain::forum::{Post, PostBody, PostId, Reason, Role, Thread, ThreadId, Title, User, Username};
+use mobieus_domain::forum::{
+    Post, PostBody, PostId, Reason, Role, Thread, ThreadId, Title, User, Username,
+};
 use mobieus_store::TenantDb;
 
 /// `Actor::Username(username)`.
@@ -29,30 +31,49 @@ pub async fn join_as(db: &TenantDb, username: &str, role: Role) -> User {
 
 /// `author` opens a thread; returns its opening post (one `post.created`).
 pub async fn open_thread(db: &TenantDb, author: &str, title: &str, text: &str) -> Post {
-    let new = NewThread { author: actor(author), title: Title::parse(title).expect("a valid title"), body: body(text) };
-    forum::create_thread(db, &new).await.expect("create thread").value
+    let new = NewThread {
+        author: actor(author),
+        title: Title::parse(title).expect("a valid title"),
+        body: body(text),
+    };
+    forum::create_thread(db, &new)
+        .await
+        .expect("create thread")
+        .value
 }
 
 /// `author` replies in `thread` (one `post.created`).
 pub async fn reply(db: &TenantDb, thread: ThreadId, author: &str, text: &str) -> Post {
-    forum::reply(db, thread, &actor(author), &body(text)).await.expect("reply").value
+    forum::reply(db, thread, &actor(author), &body(text))
+        .await
+        .expect("reply")
+        .value
 }
 
 /// `by` edits post `id` (one `post.edited`).
 pub async fn edit(db: &TenantDb, id: PostId, by: &str, text: &str) -> Post {
-    forum::edit_post(db, id, &actor(by), &body(text)).await.expect("edit post").value
+    forum::edit_post(db, id, &actor(by), &body(text))
+        .await
+        .expect("edit post")
+        .value
 }
 
 /// Moderator `by` bans `target` (one `moderation.user_banned`).
 pub async fn ban(db: &TenantDb, target: &str, by: &str, reason: Option<&str>) -> User {
     let target = Username::parse(target).expect("a valid username");
     let reason = reason.map(|r| Reason::parse(r).expect("a valid reason"));
-    forum::ban(db, &target, &actor(by), reason.as_ref()).await.expect("ban").value
+    forum::ban(db, &target, &actor(by), reason.as_ref())
+        .await
+        .expect("ban")
+        .value
 }
 
 /// Moderator `by` locks `thread` (one `moderation.thread_locked`).
 pub async fn lock(db: &TenantDb, thread: ThreadId, by: &str) -> Thread {
-    forum::lock_thread(db, thread, &actor(by), None).await.expect("lock thread").value
+    forum::lock_thread(db, thread, &actor(by), None)
+        .await
+        .expect("lock thread")
+        .value
 }
 
 /// A small forum: members `ann` and `bob`, moderator `mod`, and a thread opened by `ann`
@@ -90,5 +111,11 @@ pub async fn small_forum(db: &TenantDb, replies: usize) -> SmallForum {
     for i in 0..replies {
         posts.push(reply(db, opening.thread_id, "bob", &format!("reply {i}")).await);
     }
-    SmallForum { ann, bob, moderator, opening, replies: posts }
+    SmallForum {
+        ann,
+        bob,
+        moderator,
+        opening,
+        replies: posts,
+    }
 }

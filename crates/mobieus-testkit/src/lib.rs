@@ -48,17 +48,32 @@ pub struct TestApp {
 impl TestApp {
     /// Creates a data dir, opens the store on it, and serves the whole app on loopback.
     pub async fn start() -> Self {
-        let data_dir = tempfile::Builder::new().prefix("mobieus-test-").tempdir().expect("create a temp data dir");
-        let store = Store::open(&StoreConfig { data_dir: data_dir.path().to_path_buf() }).await.expect("open the store");
+        let data_dir = tempfile::Builder::new()
+            .prefix("mobieus-test-")
+            .tempdir()
+            .expect("create a temp data dir");
+        let store = Store::open(&StoreConfig::new(data_dir.path()))
+            .await
+            .expect("open the store");
         let app = mobieus_web::router(mobieus_web::AppState::new(store.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local address of the listener");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener
+            .local_addr()
+            .expect("local address of the listener");
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app.into_make_service()).await {
                 eprintln!("test server stopped: {e}");
             }
         });
-        Self { addr, store, client: client(), server, data_dir }
+        Self {
+            addr,
+            store,
+            client: client(),
+            server,
+            data_dir,
+        }
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -89,17 +104,31 @@ impl TestApp {
     /// The database of tenant `slug`, creating the tenant when it does not exist yet.
     pub async fn tenant(&self, slug: &str) -> TenantDb {
         let parsed = TenantSlug::parse(slug).expect("a valid tenant slug");
-        if self.store.tenant(&parsed).await.expect("look up the tenant").is_none() {
-            tenants::create(&self.store, &parsed, &[]).await.expect("create the tenant");
+        if self
+            .store
+            .tenant(&parsed)
+            .await
+            .expect("look up the tenant")
+            .is_none()
+        {
+            tenants::create(&self.store, &parsed, &[])
+                .await
+                .expect("create the tenant");
         }
-        tenants::open(&self.store, &parsed).await.expect("open the tenant")
+        tenants::open(&self.store, &parsed)
+            .await
+            .expect("open the tenant")
     }
 
     /// Mints a live key on `slug` (created when missing) with `scopes` (comma-separated,
     /// e.g. `"events:read,users:read"`) and `rate_limit` requests a minute; returns the
     /// plaintext.
     pub async fn key(&self, slug: &str, scopes: &str, rate_limit: u32) -> String {
-        self.mint(slug, scopes, rate_limit).await.secret.expose().to_owned()
+        self.mint(slug, scopes, rate_limit)
+            .await
+            .secret
+            .expose()
+            .to_owned()
     }
 
     /// Like [`TestApp::key`], but returns the whole minted key (its record holds the id,
@@ -107,6 +136,7 @@ impl TestApp {
     pub async fn mint(&self, slug: &str, scopes: &str, rate_limit: u32) -> MintedKey {
         let db = self.tenant(slug).await;
         let req = KeyRequest {
+            actor: "test".to_owned(),
             name: format!("test key ({scopes})"),
             scopes: Scopes::parse_list(scopes).expect("valid scopes"),
             mode: KeyMode::Live,
@@ -117,24 +147,40 @@ impl TestApp {
 
     /// Revokes a key on `slug` by id.
     pub async fn revoke(&self, slug: &str, key_id: &str) {
-        keys::revoke(&self.tenant(slug).await, key_id).await.expect("revoke the key");
+        keys::revoke(&self.tenant(slug).await, key_id, "test")
+            .await
+            .expect("revoke the key");
     }
 
     /// `GET path` with `Host: host` and, when given, `Authorization: Bearer <key>`.
     pub async fn get(&self, host: &str, path: &str, key: Option<&str>) -> TestResponse {
-        self.request(reqwest::Method::GET, host, path, key, &[]).await
+        self.request(reqwest::Method::GET, host, path, key, &[])
+            .await
     }
 
     /// Any request, with extra headers. Panics when no HTTP answer comes back.
-    pub async fn request(&self, method: reqwest::Method, host: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)]) -> TestResponse {
-        let mut req = self.client.request(method.clone(), self.url(path)).header(reqwest::header::HOST, host);
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut req = self
+            .client
+            .request(method.clone(), self.url(path))
+            .header(reqwest::header::HOST, host);
         if let Some(key) = key {
             req = req.bearer_auth(key);
         }
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path} (Host: {host}): no HTTP answer: {e}"));
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} (Host: {host}): no HTTP answer: {e}"));
         TestResponse::read(resp).await
     }
 }
@@ -144,7 +190,13 @@ impl TestApp {
     /// `meta.next_cursor` to its end; returns every item in order and the number of
     /// pages. Checks each page is a 200 list envelope whose `has_more` agrees with
     /// `next_cursor`. `between_pages` runs after every page that has more after it.
-    pub async fn walk_with<F, Fut>(&self, host: &str, path: &str, key: &str, mut between_pages: F) -> (Vec<serde_json::Value>, usize)
+    pub async fn walk_with<F, Fut>(
+        &self,
+        host: &str,
+        path: &str,
+        key: &str,
+        mut between_pages: F,
+    ) -> (Vec<serde_json::Value>, usize)
     where
         F: FnMut(usize) -> Fut,
         Fut: Future<Output = ()>,
@@ -160,14 +212,24 @@ impl TestApp {
             };
             let page = self.get(host, &url, Some(key)).await;
             page.assert_status(200);
-            assert!(page.data().is_array(), "a list's data is an array: {}", page.text);
+            assert!(
+                page.data().is_array(),
+                "a list's data is an array: {}",
+                page.text
+            );
             for member in ["request_id", "has_more", "next_cursor"] {
-                assert!(page.meta().get(member).is_some(), "list meta lacks `{member}`: {}", page.text);
+                assert!(
+                    page.meta().get(member).is_some(),
+                    "list meta lacks `{member}`: {}",
+                    page.text
+                );
             }
             items.extend(page.items().iter().cloned());
             pages += 1;
             assert!(pages <= 10_000, "a cursor walk that never ends");
-            let has_more = page.meta()["has_more"].as_bool().expect("meta.has_more is a boolean");
+            let has_more = page.meta()["has_more"]
+                .as_bool()
+                .expect("meta.has_more is a boolean");
             match (has_more, page.next_cursor()) {
                 (true, Some(next)) => cursor = Some(next.to_owned()),
                 (false, None) => return (items, pages),
@@ -224,7 +286,9 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<std::path::PathBuf> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

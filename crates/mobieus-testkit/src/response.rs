@@ -22,7 +22,12 @@ impl TestResponse {
         let bytes = resp.bytes().await.unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(text.clone()));
-        Self { status, headers, body, text }
+        Self {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// The status as a number.
@@ -73,7 +78,12 @@ impl TestResponse {
     /// Panics with the request's outcome unless the status is `want`.
     #[track_caller]
     pub fn assert_status(&self, want: u16) -> &Self {
-        assert_eq!(self.status(), want, "unexpected status; body: {}", truncate(&self.text, 600));
+        assert_eq!(
+            self.status(),
+            want,
+            "unexpected status; body: {}",
+            truncate(&self.text, 600)
+        );
         self
     }
 
@@ -82,15 +92,33 @@ impl TestResponse {
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
         self.assert_status(status);
-        assert!(self.is_problem(), "Content-Type {:?} is not application/problem+json; body: {}", self.content_type(), truncate(&self.text, 300));
-        assert_eq!(self.code(), Some(code), "problem code; body: {}", truncate(&self.text, 600));
+        assert!(
+            self.is_problem(),
+            "Content-Type {:?} is not application/problem+json; body: {}",
+            self.content_type(),
+            truncate(&self.text, 300)
+        );
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "problem code; body: {}",
+            truncate(&self.text, 600)
+        );
         for member in ["type", "title", "status", "detail", "code", "request_id"] {
-            assert!(self.body.get(member).is_some(), "problem document lacks `{member}`: {}", self.text);
+            assert!(
+                self.body.get(member).is_some(),
+                "problem document lacks `{member}`: {}",
+                self.text
+            );
         }
         assert_eq!(self.body["status"], status, "problem `status` member");
         let rid = self.body["request_id"].as_str().unwrap_or_default();
         assert!(!rid.is_empty(), "problem `request_id` is empty");
-        assert_eq!(self.header("x-request-id"), Some(rid), "problem request_id matches the X-Request-Id header");
+        assert_eq!(
+            self.header("x-request-id"),
+            Some(rid),
+            "problem request_id matches the X-Request-Id header"
+        );
         self
     }
 }

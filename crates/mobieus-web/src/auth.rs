@@ -20,19 +20,29 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 /// The key a request was made with.
 #[derive(Clone, Debug)]
 pub(crate) struct ApiPrincipal {
-    #[expect(dead_code, reason = "read by the audit log of the webhook management API")]
+    #[expect(
+        dead_code,
+        reason = "read by the audit log of the webhook management API"
+    )]
     pub key_id: ApiKeyId,
     pub scopes: Scopes,
 }
 
 impl ApiPrincipal {
     pub(crate) fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(scope) { Ok(()) } else { Err(ApiError::InsufficientScope(scope)) }
+        if self.scopes.contains(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope(scope))
+        }
     }
 }
 
 fn bearer(req: &Request) -> Result<&str, ApiError> {
-    let value = req.headers().get(header::AUTHORIZATION).ok_or(ApiError::MissingApiKey)?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::MissingApiKey)?;
     let value = value.to_str().map_err(|_| ApiError::InvalidApiKey)?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
@@ -40,11 +50,17 @@ fn bearer(req: &Request) -> Result<&str, ApiError> {
     }
 }
 
-pub(crate) async fn require_api_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn require_api_key(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let Some(db) = req.extensions().get::<TenantDb>().cloned() else {
         return ApiError::UnknownTenant.into_response();
     };
-    let presented = match bearer(&req).and_then(|t| ApiKeySecret::parse(t).map_err(|_| ApiError::InvalidApiKey)) {
+    let presented = match bearer(&req)
+        .and_then(|t| ApiKeySecret::parse(t).map_err(|_| ApiError::InvalidApiKey))
+    {
         Ok(secret) => secret,
         Err(e) => return e.into_response(),
     };
@@ -56,21 +72,33 @@ pub(crate) async fn require_api_key(State(state): State<AppState>, mut req: Requ
     };
     let decision = state.limiter.check(&record.id, record.rate_limit);
     if !decision.allowed {
-        let mut response = ApiError::RateLimited { retry_after: decision.reset_secs }.into_response();
+        let mut response = ApiError::RateLimited {
+            retry_after: decision.reset_secs,
+        }
+        .into_response();
         decision.write_headers(response.headers_mut());
         return response;
     }
     let now = Timestamp::now();
-    if record.last_used_at.is_none_or(|t| t.millis() < now.millis() - TOUCH_EVERY_MS) {
+    if record
+        .last_used_at
+        .is_none_or(|t| t.millis() < now.millis() - TOUCH_EVERY_MS)
+    {
         let (db, id) = (db.clone(), record.id.clone());
         // Off the request path: a slow write must not delay the answer.
         tokio::spawn(async move {
-            if let Err(e) = db.touch_api_key(&id, now, now.plus_millis(-TOUCH_EVERY_MS)).await {
+            if let Err(e) = db
+                .touch_api_key(&id, now, now.plus_millis(-TOUCH_EVERY_MS))
+                .await
+            {
                 tracing::warn!(key_id = %id, error = %e, "could not record API key use");
             }
         });
     }
-    req.extensions_mut().insert(ApiPrincipal { key_id: record.id, scopes: record.scopes });
+    req.extensions_mut().insert(ApiPrincipal {
+        key_id: record.id,
+        scopes: record.scopes,
+    });
     let mut response = next.run(req).await;
     decision.write_headers(response.headers_mut());
     response

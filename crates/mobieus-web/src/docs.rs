@@ -62,12 +62,18 @@ pub(crate) async fn page() -> impl IntoResponse {
 }
 
 pub(crate) async fn init_script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INIT)
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        INIT,
+    )
 }
 
 pub(crate) async fn redoc_script() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
         REDOC_JS,
     )
 }

@@ -42,17 +42,28 @@ pub struct List<T> {
 
 impl<T: Serialize> One<T> {
     pub(crate) fn new(data: T) -> Self {
-        Self { data, meta: Meta { request_id: request_id::current() } }
+        Self {
+            data,
+            meta: Meta {
+                request_id: request_id::current(),
+            },
+        }
     }
 }
 
 impl<T> List<T> {
     /// A page of `kind`, its items turned into what is shown by `show`.
     pub(crate) fn from_page<S>(kind: CursorKind, page: Page<S>, show: impl FnMut(S) -> T) -> Self {
-        let next_cursor = page.next_after.map(|after| Cursor::after(kind, after).encode());
+        let next_cursor = page
+            .next_after
+            .map(|after| Cursor::after(kind, after).encode());
         Self {
             data: page.items.into_iter().map(show).collect(),
-            meta: ListMeta { request_id: request_id::current(), has_more: next_cursor.is_some(), next_cursor },
+            meta: ListMeta {
+                request_id: request_id::current(),
+                has_more: next_cursor.is_some(),
+                next_cursor,
+            },
         }
     }
 }

@@ -55,7 +55,12 @@ impl Modify for Extras {
             .map(|i| format!("- `{}`: {}\n", i.name, i.description))
             .collect();
         doc.tags = Some(vec![
-            tag("Events", &format!("The public event feed: every forum action, in order, as it happened. Event types:\n\n{catalog}")),
+            tag(
+                "Events",
+                &format!(
+                    "The public event feed: every forum action, in order, as it happened. Event types:\n\n{catalog}"
+                ),
+            ),
             tag("Users", "The community's members."),
             tag("Posts", "Posts in threads."),
         ]);
@@ -73,7 +78,10 @@ pub(crate) struct EventTypeName;
 
 impl PartialSchema for EventTypeName {
     fn schema() -> RefOr<Schema> {
-        let names = EventType::CATALOG.iter().filter(|i| i.event_type.in_feed()).map(|i| i.name);
+        let names = EventType::CATALOG
+            .iter()
+            .filter(|i| i.event_type.in_feed())
+            .map(|i| i.name);
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(names))
@@ -175,9 +183,15 @@ impl RenderedSpec {
 }
 
 pub(crate) async fn yaml(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], state.spec.yaml.clone())
+    (
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        state.spec.yaml.clone(),
+    )
 }
 
 pub(crate) async fn json(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], state.spec.json.clone())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.spec.json.clone(),
+    )
 }

@@ -36,7 +36,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub(crate) fn invalid(param: &str, message: impl ToString) -> Self {
-        ApiError::InvalidRequest { param: param.to_owned(), message: message.to_string() }
+        ApiError::InvalidRequest {
+            param: param.to_owned(),
+            message: message.to_string(),
+        }
     }
 
     pub(crate) fn not_found(what: &str) -> Self {
@@ -83,7 +86,9 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound { what, .. } => ApiError::not_found(what),
             CoreError::Invalid(v) => ApiError::invalid(v.field, v.message),
             CoreError::Store(s) => s.into(),
-            other @ (CoreError::Refused(_) | CoreError::Conflict(_)) => ApiError::invalid("request", other),
+            other @ (CoreError::Refused(_) | CoreError::Conflict(_)) => {
+                ApiError::invalid("request", other)
+            }
         }
     }
 }
@@ -116,7 +121,8 @@ impl IntoResponse for ApiError {
         let detail = match &self {
             ApiError::Internal(cause) => {
                 tracing::error!(request_id = %request_id, error = %cause, source = ?std::error::Error::source(cause.as_ref()), "internal error");
-                "The server failed to answer this request. Quote the request id when reporting it.".to_owned()
+                "The server failed to answer this request. Quote the request id when reporting it."
+                    .to_owned()
             }
             other => other.to_string(),
         };
@@ -129,10 +135,16 @@ impl IntoResponse for ApiError {
             request_id,
         };
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         match &self {
             ApiError::MissingApiKey | ApiError::InvalidApiKey => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"mobieus\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"mobieus\""),
+                );
             }
             ApiError::RateLimited { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));

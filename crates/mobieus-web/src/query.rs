@@ -12,12 +12,18 @@ pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
     pub(crate) fn parse(raw: Option<&str>) -> Self {
-        Self(form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().collect())
+        Self(
+            form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     /// Every value of a repeatable parameter.
     pub(crate) fn all(&mut self, name: &str) -> Vec<String> {
-        let (mine, rest) = std::mem::take(&mut self.0).into_iter().partition(|(k, _)| k == name);
+        let (mine, rest) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|(k, _)| k == name);
         self.0 = rest;
         mine.into_iter().map(|(_, v)| v).collect()
     }
@@ -33,15 +39,18 @@ impl QueryParams {
     }
 
     pub(crate) fn limit(&mut self) -> Result<Limit, ApiError> {
-        self.one("limit")?
-            .map_or(Ok(Limit::DEFAULT), |v| Limit::parse(&v).map_err(|e| ApiError::invalid("limit", e)))
+        self.one("limit")?.map_or(Ok(Limit::DEFAULT), |v| {
+            Limit::parse(&v).map_err(|e| ApiError::invalid("limit", e))
+        })
     }
 
     /// The position after which the page starts (0: from the beginning).
     pub(crate) fn cursor(&mut self, kind: CursorKind) -> Result<i64, ApiError> {
         match self.one("cursor")? {
             None => Ok(0),
-            Some(v) => Cursor::decode(kind, &v).map(Cursor::position).map_err(|e| ApiError::invalid("cursor", e)),
+            Some(v) => Cursor::decode(kind, &v)
+                .map(Cursor::position)
+                .map_err(|e| ApiError::invalid("cursor", e)),
         }
     }
 
@@ -55,7 +64,10 @@ impl QueryParams {
     pub(crate) fn finish(self) -> Result<(), ApiError> {
         match self.0.into_iter().next() {
             None => Ok(()),
-            Some((name, _)) => Err(ApiError::invalid(&name, "is not a parameter of this endpoint")),
+            Some((name, _)) => Err(ApiError::invalid(
+                &name,
+                "is not a parameter of this endpoint",
+            )),
         }
     }
 }

@@ -39,13 +39,22 @@ impl RateLimiter {
     pub(crate) fn check(&self, key: &ApiKeyId, limit: RateLimit) -> Decision {
         let now = Instant::now();
         let quota = limit.per_minute();
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if windows.len() > SWEEP_AT {
             windows.retain(|_, w| now.duration_since(w.started) < WINDOW);
         }
-        let w = windows.entry(key.clone()).or_insert(Window { started: now, used: 0 });
+        let w = windows.entry(key.clone()).or_insert(Window {
+            started: now,
+            used: 0,
+        });
         if now.duration_since(w.started) >= WINDOW {
-            *w = Window { started: now, used: 0 };
+            *w = Window {
+                started: now,
+                used: 0,
+            };
         }
         let allowed = w.used < quota;
         if allowed {
@@ -89,6 +98,9 @@ mod tests {
         assert!(limiter.check(&key, limit).allowed);
         let third = limiter.check(&key, limit);
         assert!(!third.allowed && third.remaining == 0 && third.reset_secs >= 1);
-        assert!(limiter.check(&ApiKeyId::generate(), limit).allowed, "keys are counted apart");
+        assert!(
+            limiter.check(&ApiKeyId::generate(), limit).allowed,
+            "keys are counted apart"
+        );
     }
 }

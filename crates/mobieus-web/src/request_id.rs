@@ -26,7 +26,9 @@ pub(crate) fn current() -> String {
 /// A client id is echoed when it is 1–128 visible ASCII characters of a safe set.
 fn sane(value: &str) -> bool {
     (1..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'='))
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'=')
+        })
 }
 
 pub(crate) async fn assign(req: Request, next: Next) -> Response {

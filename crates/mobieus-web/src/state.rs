@@ -16,6 +16,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self { store, limiter: Arc::new(RateLimiter::default()), spec: Arc::new(RenderedSpec::render()) }
+        Self {
+            store,
+            limiter: Arc::new(RateLimiter::default()),
+            spec: Arc::new(RenderedSpec::render()),
+        }
     }
 }

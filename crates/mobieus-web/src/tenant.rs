@@ -10,7 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mobieus_domain::tenant::HostName;
 
-pub(crate) async fn resolve_tenant(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn resolve_tenant(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let host = req
         .headers()
         .get(header::HOST)

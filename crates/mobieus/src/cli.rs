@@ -9,8 +9,25 @@ use std::path::PathBuf;
 #[command(name = "mobieus", version, about, propagate_version = true)]
 pub struct Cli {
     /// Directory holding the control database and one database per tenant.
-    #[arg(long, global = true, env = "MOBIEUS_DATA_DIR", default_value = "./mobieus-data", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "MOBIEUS_DATA_DIR",
+        default_value = "./mobieus-data",
+        value_name = "DIR"
+    )]
     pub data_dir: PathBuf,
+
+    /// The key that seals secrets at rest (32 bytes, base64 or hex). Without it, the data
+    /// dir's master.key is used, created on first start: back it up with the data.
+    #[arg(
+        long,
+        global = true,
+        env = "MOBIEUS_MASTER_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub master_key: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -35,7 +52,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "MOBIEUS_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "MOBIEUS_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
     pub listen: SocketAddr,
 }
 

@@ -9,17 +9,29 @@ use mobieus_domain::time::Timestamp;
 use mobieus_store::TenantDb;
 
 /// A new member joins: `user.joined`.
-pub async fn join(db: &TenantDb, username: &Username, email: Option<&Email>) -> Result<Published<User>> {
+pub async fn join(
+    db: &TenantDb,
+    username: &Username,
+    email: Option<&Email>,
+) -> Result<Published<User>> {
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
     if tx.user_by_username(username.as_str()).await?.is_some() {
         return Err(CoreError::Conflict(format!("username {username} is taken")));
     }
-    let id = tx.insert_user(username.as_str(), email.map(Email::as_str), now).await?;
-    let user = tx.user_by_id(id).await?.ok_or_else(|| CoreError::not_found("user", id))?;
+    let id = tx
+        .insert_user(username.as_str(), email.map(Email::as_str), now)
+        .await?;
+    let user = tx
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| CoreError::not_found("user", id))?;
     let event_id = publish(&mut tx, now, EventData::UserJoined { user: user.clone() }).await?;
     tx.commit().await?;
-    Ok(Published { value: user, event_id })
+    Ok(Published {
+        value: user,
+        event_id,
+    })
 }
 
 /// A member leaves (deletes their account): `user.left`. Their posts stay.
@@ -31,7 +43,10 @@ pub async fn leave(db: &TenantDb, username: &Username) -> Result<Published<User>
     let user = lookup::reload_user(&mut tx, &user).await?;
     let event_id = publish(&mut tx, now, EventData::UserLeft { user: user.clone() }).await?;
     tx.commit().await?;
-    Ok(Published { value: user, event_id })
+    Ok(Published {
+        value: user,
+        event_id,
+    })
 }
 
 /// Sets a member's role. An operator's act (no public event in the catalog).

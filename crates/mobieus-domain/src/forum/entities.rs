@@ -31,7 +31,10 @@ pub struct User {
 
 impl User {
     pub fn as_ref(&self) -> UserRef {
-        UserRef { id: self.id, username: self.username.clone() }
+        UserRef {
+            id: self.id,
+            username: self.username.clone(),
+        }
     }
 
     pub fn is_active(&self) -> bool {

@@ -14,7 +14,11 @@ pub enum Refusal {
     #[error("{0} is not a moderator")]
     NotModerator(String),
     #[error("{actor} may not moderate {target}: {why}")]
-    CannotModerateUser { actor: String, target: String, why: &'static str },
+    CannotModerateUser {
+        actor: String,
+        target: String,
+        why: &'static str,
+    },
     #[error("{actor} may not change post {post}: only its author or a moderator may")]
     NotAuthor { actor: String, post: String },
     #[error("post {0} is deleted or removed")]
@@ -47,7 +51,10 @@ pub fn can_edit_post(actor: &User, post: &Post) -> Result<(), Refusal> {
         return Err(Refusal::PostGone(post.id.to_string()));
     }
     if post.author.id != actor.id && !actor.role.moderates() {
-        return Err(Refusal::NotAuthor { actor: actor.username.clone(), post: post.id.to_string() });
+        return Err(Refusal::NotAuthor {
+            actor: actor.username.clone(),
+            post: post.id.to_string(),
+        });
     }
     Ok(())
 }
@@ -99,7 +106,13 @@ mod tests {
     }
 
     fn thread(locked: bool) -> Thread {
-        Thread { id: ThreadId(1), title: "t".into(), author: user(1, Role::Member).as_ref(), locked, created_at: Timestamp::from_millis(0) }
+        Thread {
+            id: ThreadId(1),
+            title: "t".into(),
+            author: user(1, Role::Member).as_ref(),
+            locked,
+            created_at: Timestamp::from_millis(0),
+        }
     }
 
     fn post(author: &User, status: PostStatus) -> Post {
@@ -119,12 +132,21 @@ mod tests {
     fn posting_needs_an_active_unbanned_member_and_an_open_thread() {
         let mut ann = user(1, Role::Member);
         assert!(can_post_in(&ann, &thread(false)).is_ok());
-        assert_eq!(can_post_in(&ann, &thread(true)), Err(Refusal::ThreadLocked("1".into())));
+        assert_eq!(
+            can_post_in(&ann, &thread(true)),
+            Err(Refusal::ThreadLocked("1".into()))
+        );
         ann.banned = true;
-        assert!(matches!(can_post_in(&ann, &thread(false)), Err(Refusal::Banned(_))));
+        assert!(matches!(
+            can_post_in(&ann, &thread(false)),
+            Err(Refusal::Banned(_))
+        ));
         ann.banned = false;
         ann.status = UserStatus::Left;
-        assert!(matches!(can_post_in(&ann, &thread(false)), Err(Refusal::UserLeft(_))));
+        assert!(matches!(
+            can_post_in(&ann, &thread(false)),
+            Err(Refusal::UserLeft(_))
+        ));
     }
 
     #[test]
@@ -135,8 +157,14 @@ mod tests {
         let p = post(&ann, PostStatus::Visible);
         assert!(can_edit_post(&ann, &p).is_ok());
         assert!(can_edit_post(&mia, &p).is_ok());
-        assert!(matches!(can_edit_post(&bob, &p), Err(Refusal::NotAuthor { .. })));
-        assert!(matches!(can_edit_post(&ann, &post(&ann, PostStatus::Deleted)), Err(Refusal::PostGone(_))));
+        assert!(matches!(
+            can_edit_post(&bob, &p),
+            Err(Refusal::NotAuthor { .. })
+        ));
+        assert!(matches!(
+            can_edit_post(&ann, &post(&ann, PostStatus::Deleted)),
+            Err(Refusal::PostGone(_))
+        ));
     }
 
     #[test]

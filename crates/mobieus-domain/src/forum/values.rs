@@ -16,7 +16,9 @@ fn invalid(field: &'static str, message: &'static str) -> InvalidValue {
 }
 
 /// A member's role. Moderators and admins moderate; an admin outranks a moderator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Member,
@@ -95,7 +97,12 @@ text_value!(
     Reason
 );
 
-fn bounded(s: &str, field: &'static str, max: usize, message: &'static str) -> Result<String, InvalidValue> {
+fn bounded(
+    s: &str,
+    field: &'static str,
+    max: usize,
+    message: &'static str,
+) -> Result<String, InvalidValue> {
     let t = s.trim();
     if t.is_empty() || t.chars().count() > max {
         return Err(invalid(field, message));
@@ -105,11 +112,17 @@ fn bounded(s: &str, field: &'static str, max: usize, message: &'static str) -> R
 
 impl Username {
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-        const MSG: &str = "use 1-32 letters, digits, '_', '-' or '.', starting with a letter or digit";
+        const MSG: &str =
+            "use 1-32 letters, digits, '_', '-' or '.', starting with a letter or digit";
         let ok = (1..=32).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
             && s.as_bytes()[0].is_ascii_alphanumeric();
-        if ok { Ok(Self(s.to_owned())) } else { Err(invalid("username", MSG)) }
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(invalid("username", MSG))
+        }
     }
 }
 
@@ -120,9 +133,17 @@ impl Email {
         let ok = t.len() <= 254
             && !t.chars().any(|c| c.is_whitespace() || c.is_control())
             && t.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
             });
-        if ok { Ok(Self(t.to_owned())) } else { Err(invalid("email", MSG)) }
+        if ok {
+            Ok(Self(t.to_owned()))
+        } else {
+            Err(invalid("email", MSG))
+        }
     }
 }
 

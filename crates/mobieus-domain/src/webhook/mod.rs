@@ -1,12 +1,14 @@
 //! Webhook rules that need no I/O: signing secrets and signatures, the SSRF policy for
 //! target URLs and addresses, and the retry schedule. The delivery engine applies them.
 
+mod endpoint;
 mod retry;
 mod secret;
 mod signature;
 mod ssrf;
 mod url;
 
+pub use endpoint::{BadSelection, DeliveryId, Endpoint, EndpointId, EventSelection};
 pub use retry::{BadSchedule, RetrySchedule};
 pub use secret::{BadSecret, WebhookSecret};
 pub use signature::{SignatureHeaders, sign};

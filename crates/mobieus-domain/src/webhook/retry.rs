@@ -10,20 +10,33 @@ pub struct RetrySchedule(Vec<Duration>);
 
 /// A schedule that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("retry schedule {0:?}: use comma-separated waits such as 0s,1m,5m,30m,2h,6h,24h (units ms, s, m, h, d; 1 to 50 entries)")]
+#[error(
+    "retry schedule {0:?}: use comma-separated waits such as 0s,1m,5m,30m,2h,6h,24h (units ms, s, m, h, d; 1 to 50 entries)"
+)]
 pub struct BadSchedule(pub String);
 
 impl Default for RetrySchedule {
     fn default() -> Self {
         let m = |n: u64| Duration::from_secs(60 * n);
-        Self(vec![Duration::ZERO, m(1), m(5), m(30), m(120), m(360), m(1440)])
+        Self(vec![
+            Duration::ZERO,
+            m(1),
+            m(5),
+            m(30),
+            m(120),
+            m(360),
+            m(1440),
+        ])
     }
 }
 
 impl RetrySchedule {
     pub fn parse(s: &str) -> Result<Self, BadSchedule> {
         let bad = || BadSchedule(s.to_owned());
-        let waits = s.split(',').map(|w| parse_wait(w.trim()).ok_or_else(bad)).collect::<Result<Vec<_>, _>>()?;
+        let waits = s
+            .split(',')
+            .map(|w| parse_wait(w.trim()).ok_or_else(bad))
+            .collect::<Result<Vec<_>, _>>()?;
         if waits.is_empty() || waits.len() > 50 {
             return Err(bad());
         }
@@ -64,7 +77,10 @@ mod tests {
 
     #[test]
     fn the_default_is_the_documented_schedule() {
-        assert_eq!(RetrySchedule::parse("0s,1m,5m,30m,2h,6h,24h").unwrap(), RetrySchedule::default());
+        assert_eq!(
+            RetrySchedule::parse("0s,1m,5m,30m,2h,6h,24h").unwrap(),
+            RetrySchedule::default()
+        );
         let s = RetrySchedule::default();
         assert_eq!(s.attempts(), 7);
         assert_eq!(s.wait_before(1, 0.0), Some(Duration::ZERO));

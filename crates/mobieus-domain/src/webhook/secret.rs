@@ -30,7 +30,11 @@ impl WebhookSecret {
     pub fn parse(s: &str) -> Result<Self, BadSecret> {
         let encoded = s.strip_prefix(PREFIX).ok_or(BadSecret)?;
         let key = STANDARD.decode(encoded).map_err(|_| BadSecret)?;
-        if (24..=64).contains(&key.len()) { Ok(Self { key }) } else { Err(BadSecret) }
+        if (24..=64).contains(&key.len()) {
+            Ok(Self { key })
+        } else {
+            Err(BadSecret)
+        }
     }
 
     /// The HMAC key.
@@ -62,7 +66,13 @@ mod tests {
         assert!(text.starts_with("whsec_"));
         assert_eq!(WebhookSecret::parse(&text).unwrap(), s);
         assert!(!format!("{s:?}").contains(&text[6..]));
-        for bad in ["", "whsec_", "whsec_!!!", "sk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_AAAA"] {
+        for bad in [
+            "",
+            "whsec_",
+            "whsec_!!!",
+            "sk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_AAAA",
+        ] {
             assert!(WebhookSecret::parse(bad).is_err(), "{bad}");
         }
     }

@@ -32,10 +32,24 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Signs `body` as sent at `timestamp` (Unix seconds) for the event `webhook_id`.
-pub fn sign(webhook_id: &str, timestamp: i64, body: &[u8], current: &WebhookSecret, previous: Option<&WebhookSecret>) -> SignatureHeaders {
+pub fn sign(
+    webhook_id: &str,
+    timestamp: i64,
+    body: &[u8],
+    current: &WebhookSecret,
+    previous: Option<&WebhookSecret>,
+) -> SignatureHeaders {
     let t = timestamp.to_string();
     let ours = |s: &WebhookSecret| hex::encode(hmac(s.key(), &[t.as_bytes(), b".", body]));
-    let standard = |s: &WebhookSecret| format!("v1,{}", STANDARD.encode(hmac(s.key(), &[webhook_id.as_bytes(), b".", t.as_bytes(), b".", body])));
+    let standard = |s: &WebhookSecret| {
+        format!(
+            "v1,{}",
+            STANDARD.encode(hmac(
+                s.key(),
+                &[webhook_id.as_bytes(), b".", t.as_bytes(), b".", body]
+            ))
+        )
+    };
     let mut mobieus_signature = format!("t={t},v1={}", ours(current));
     let mut webhook_signature = standard(current);
     if let Some(prev) = previous {
@@ -43,7 +57,10 @@ pub fn sign(webhook_id: &str, timestamp: i64, body: &[u8], current: &WebhookSecr
         webhook_signature.push(' ');
         webhook_signature.push_str(&standard(prev));
     }
-    SignatureHeaders { mobieus_signature, webhook_signature }
+    SignatureHeaders {
+        mobieus_signature,
+        webhook_signature,
+    }
 }
 
 #[cfg(test)]
@@ -53,12 +70,15 @@ mod tests {
     /// The shared vectors (`signature-vectors.json`), with and without a previous secret.
     #[test]
     fn matches_the_published_vectors() {
-        let doc: serde_json::Value = serde_json::from_str(include_str!("signature-vectors.json")).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("signature-vectors.json")).unwrap();
         let vectors = doc["vectors"].as_array().unwrap();
         assert_eq!(vectors.len(), 2);
         for v in vectors {
             let current = WebhookSecret::parse(v["secret"].as_str().unwrap()).unwrap();
-            let previous = v.get("previous_secret").map(|p| WebhookSecret::parse(p.as_str().unwrap()).unwrap());
+            let previous = v
+                .get("previous_secret")
+                .map(|p| WebhookSecret::parse(p.as_str().unwrap()).unwrap());
             let got = sign(
                 v["webhook_id"].as_str().unwrap(),
                 v["timestamp"].as_i64().unwrap(),
@@ -66,8 +86,18 @@ mod tests {
                 &current,
                 previous.as_ref(),
             );
-            assert_eq!(got.mobieus_signature, v["mobieus_signature"].as_str().unwrap(), "{}", v["name"]);
-            assert_eq!(got.webhook_signature, v["webhook_signature"].as_str().unwrap(), "{}", v["name"]);
+            assert_eq!(
+                got.mobieus_signature,
+                v["mobieus_signature"].as_str().unwrap(),
+                "{}",
+                v["name"]
+            );
+            assert_eq!(
+                got.webhook_signature,
+                v["webhook_signature"].as_str().unwrap(),
+                "{}",
+                v["name"]
+            );
         }
     }
 

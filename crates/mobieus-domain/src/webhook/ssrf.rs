@@ -22,7 +22,11 @@ pub struct Denied {
 
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} is not a public destination ({})", self.target, self.reason)
+        write!(
+            f,
+            "{} is not a public destination ({})",
+            self.target, self.reason
+        )
     }
 }
 
@@ -74,12 +78,22 @@ fn parse_range(line: &'static str) -> Option<Range> {
             Net::V6(u128::from(a) & m, m)
         }
     };
-    Some(Range { net, cidr, why: why.trim() })
+    Some(Range {
+        net,
+        cidr,
+        why: why.trim(),
+    })
 }
 
 /// Every range, parsed once. A line that does not parse is a bug in the shipped list,
 /// caught by the tests; it is skipped rather than taking the server down.
-static RANGES: LazyLock<Vec<Range>> = LazyLock::new(|| DENY_RANGES.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(parse_range).collect());
+static RANGES: LazyLock<Vec<Range>> = LazyLock::new(|| {
+    DENY_RANGES
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(parse_range)
+        .collect()
+});
 
 fn denied_by(ip: IpAddr) -> Option<&'static Range> {
     RANGES.iter().find(|r| match (&r.net, ip) {
@@ -98,7 +112,10 @@ pub fn check_address(ip: IpAddr) -> Result<(), Denied> {
     };
     match denied_by(ip).or_else(|| denied_by(canonical)) {
         None => Ok(()),
-        Some(r) => Err(Denied { target: ip.to_string(), reason: format!("{}: {}", r.cidr, r.why) }),
+        Some(r) => Err(Denied {
+            target: ip.to_string(),
+            reason: format!("{}: {}", r.cidr, r.why),
+        }),
     }
 }
 
@@ -106,7 +123,11 @@ pub fn check_address(ip: IpAddr) -> Result<(), Denied> {
 pub(crate) fn is_loopback(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => a.is_loopback(),
-        IpAddr::V6(a) => a == Ipv6Addr::LOCALHOST || a.to_ipv4_mapped().is_some_and(|m: Ipv4Addr| m.is_loopback()),
+        IpAddr::V6(a) => {
+            a == Ipv6Addr::LOCALHOST
+                || a.to_ipv4_mapped()
+                    .is_some_and(|m: Ipv4Addr| m.is_loopback())
+        }
     }
 }
 
@@ -115,7 +136,12 @@ pub(crate) fn is_loopback(ip: IpAddr) -> bool {
 /// `.local`, `.localdomain` and `.home.arpa` zones.
 pub fn check_host_name(host: &str) -> Result<(), Denied> {
     let h = host.trim_end_matches('.').to_ascii_lowercase();
-    let deny = |why: &str| Err(Denied { target: host.to_owned(), reason: why.to_owned() });
+    let deny = |why: &str| {
+        Err(Denied {
+            target: host.to_owned(),
+            reason: why.to_owned(),
+        })
+    };
     if !h.contains('.') {
         return deny("a single-label name resolves inside the local network");
     }
@@ -143,7 +169,13 @@ mod tests {
 
     #[test]
     fn every_line_of_the_list_parses() {
-        let lines = DENY_RANGES.lines().filter(|l| !l.trim_start().starts_with('#') && !l.split('#').next().unwrap_or("").trim().is_empty()).count();
+        let lines = DENY_RANGES
+            .lines()
+            .filter(|l| {
+                !l.trim_start().starts_with('#')
+                    && !l.split('#').next().unwrap_or("").trim().is_empty()
+            })
+            .count();
         assert_eq!(RANGES.len(), lines);
         assert!(RANGES.len() > 60);
     }
@@ -151,11 +183,40 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_denied() {
         for a in [
-            "127.0.0.1", "127.255.0.9", "10.1.2.3", "172.17.0.1", "192.168.1.1", "169.254.169.254", "100.100.100.200",
-            "0.0.0.0", "100.64.0.1", "192.0.0.9", "198.18.0.1", "224.0.0.1", "255.255.255.255", "240.0.0.1", "168.63.129.16",
-            "::", "::1", "::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:7f00:1", "64:ff9b::7f00:1", "64:ff9b:1::1",
-            "2002:7f00:1::", "2001:0:4136:e378:8000:63bf:80ff:fffe", "2001:db8::1", "3fff::1", "5f00::1", "fc00::1",
-            "fd00:ec2::254", "fe80::1", "fec0::1", "ff02::1", "4000::1", "8000::1",
+            "127.0.0.1",
+            "127.255.0.9",
+            "10.1.2.3",
+            "172.17.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.100.100.200",
+            "0.0.0.0",
+            "100.64.0.1",
+            "192.0.0.9",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "168.63.129.16",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "2001:db8::1",
+            "3fff::1",
+            "5f00::1",
+            "fc00::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "4000::1",
+            "8000::1",
             // The list denies the whole mapped /96, public IPv4 inside it included.
             "::ffff:1.1.1.1",
         ] {
@@ -165,7 +226,13 @@ mod tests {
 
     #[test]
     fn public_addresses_are_allowed() {
-        for a in ["93.184.215.14", "1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001:80b::200e"] {
+        for a in [
+            "93.184.215.14",
+            "1.1.1.1",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001:80b::200e",
+        ] {
             assert!(!denied(a), "{a} is public");
         }
     }
@@ -178,7 +245,18 @@ mod tests {
 
     #[test]
     fn internal_host_names_are_denied() {
-        for h in ["intranet", "localhost", "api.localhost", "metadata.google.internal", "metadata.example.com", "db.internal", "printer.local", "x.localdomain", "nas.home.arpa", "LOCALHOST."] {
+        for h in [
+            "intranet",
+            "localhost",
+            "api.localhost",
+            "metadata.google.internal",
+            "metadata.example.com",
+            "db.internal",
+            "printer.local",
+            "x.localdomain",
+            "nas.home.arpa",
+            "LOCALHOST.",
+        ] {
             assert!(check_host_name(h).is_err(), "{h}");
         }
         for h in ["hooks.example.com", "example.org", "a.b.c.example"] {

@@ -116,15 +116,37 @@ mod tests {
             "not a url",
             "https:///nohost",
             // IPv4 literals in every form the URL parser reads
-            "https://127.0.0.1/", "https://127.1/", "https://2130706433/", "https://0x7f.1/", "https://0x7f000001/",
-            "https://0177.0.0.1/", "https://017700000001/", "https://0/", "https://10.0.0.1/", "https://169.254.169.254/latest",
+            "https://127.0.0.1/",
+            "https://127.1/",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://0x7f000001/",
+            "https://0177.0.0.1/",
+            "https://017700000001/",
+            "https://0/",
+            "https://10.0.0.1/",
+            "https://169.254.169.254/latest",
             // IPv6 literals, mapped, compatible, translated, NAT64, 6to4, Teredo
-            "https://[::1]/", "https://[::]/", "https://[0:0:0:0:0:0:0:1]/", "https://[::ffff:127.0.0.1]/", "https://[::ffff:7f00:1]/",
-            "https://[::127.0.0.1]/", "https://[::ffff:0:127.0.0.1]/", "https://[64:ff9b::127.0.0.1]/", "https://[2002:7f00:1::]/",
-            "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "https://[fd00:ec2::254]/", "https://[fe80::1]/",
+            "https://[::1]/",
+            "https://[::]/",
+            "https://[0:0:0:0:0:0:0:1]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[::ffff:7f00:1]/",
+            "https://[::127.0.0.1]/",
+            "https://[::ffff:0:127.0.0.1]/",
+            "https://[64:ff9b::127.0.0.1]/",
+            "https://[2002:7f00:1::]/",
+            "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "https://[fd00:ec2::254]/",
+            "https://[fe80::1]/",
             // names
-            "https://localhost/", "https://api.localhost/", "https://intranet/", "https://metadata.google.internal/",
-            "https://db.internal/", "https://printer.local/", "https://nas.home.arpa/",
+            "https://localhost/",
+            "https://api.localhost/",
+            "https://intranet/",
+            "https://metadata.google.internal/",
+            "https://db.internal/",
+            "https://printer.local/",
+            "https://nas.home.arpa/",
         ] {
             assert!(refused(s), "{s} must be refused");
         }
@@ -132,7 +154,11 @@ mod tests {
 
     #[test]
     fn public_https_urls_are_accepted() {
-        for s in ["https://hooks.example.com/mobieus", "https://93.184.215.14:8443/h", "https://[2606:4700:4700::1111]/h"] {
+        for s in [
+            "https://hooks.example.com/mobieus",
+            "https://93.184.215.14:8443/h",
+            "https://[2606:4700:4700::1111]/h",
+        ] {
             assert!(!refused(s), "{s}");
         }
         let u = WebhookUrl::parse("https://hooks.example.com/x", LoopbackPolicy::Deny).unwrap();
@@ -142,10 +168,22 @@ mod tests {
     #[test]
     fn the_loopback_allowance_admits_loopback_only() {
         let allow = |s| WebhookUrl::parse(s, LoopbackPolicy::Allow);
-        for s in ["http://127.0.0.1:9000/h", "https://127.0.0.2/h", "http://[::1]:9000/", "http://localhost:8080/", "https://hooks.localhost/"] {
+        for s in [
+            "http://127.0.0.1:9000/h",
+            "https://127.0.0.2/h",
+            "http://[::1]:9000/",
+            "http://localhost:8080/",
+            "https://hooks.localhost/",
+        ] {
             assert!(allow(s).is_ok(), "{s}");
         }
-        for s in ["http://10.0.0.1/", "https://192.168.0.1/", "http://hooks.example.com/", "https://[fe80::1]/", "https://db.internal/"] {
+        for s in [
+            "http://10.0.0.1/",
+            "https://192.168.0.1/",
+            "http://hooks.example.com/",
+            "https://[fe80::1]/",
+            "https://db.internal/",
+        ] {
             assert!(allow(s).is_err(), "{s}");
         }
     }

@@ -6,7 +6,12 @@ use mobieus_domain::tenant::{HostName, TenantSlug};
 use mobieus_domain::time::Timestamp;
 use sqlx::{Row, SqlitePool};
 
-pub(crate) async fn insert_tenant(pool: &SqlitePool, slug: &TenantSlug, hosts: &[HostName], at: Timestamp) -> Result<Tenant> {
+pub(crate) async fn insert_tenant(
+    pool: &SqlitePool,
+    slug: &TenantSlug,
+    hosts: &[HostName],
+    at: Timestamp,
+) -> Result<Tenant> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query("INSERT INTO tenants (slug, created_at) VALUES (?, ?)")
         .bind(slug.as_str())
@@ -21,7 +26,11 @@ pub(crate) async fn insert_tenant(pool: &SqlitePool, slug: &TenantSlug, hosts: &
             .await?;
     }
     tx.commit().await?;
-    Ok(Tenant { slug: slug.clone(), hosts: hosts.to_vec(), created_at: at })
+    Ok(Tenant {
+        slug: slug.clone(),
+        hosts: hosts.to_vec(),
+        created_at: at,
+    })
 }
 
 const TENANT_SELECT: &str = "SELECT t.slug, t.created_at, group_concat(h.host, ' ') AS hosts
@@ -29,7 +38,9 @@ const TENANT_SELECT: &str = "SELECT t.slug, t.created_at, group_concat(h.host, '
 
 pub(crate) async fn list_tenants(pool: &SqlitePool) -> Result<Vec<Tenant>> {
     let sql = format!("{TENANT_SELECT} GROUP BY t.slug ORDER BY t.slug");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(tenant_from_row).collect()
 }
 
@@ -51,7 +62,10 @@ fn tenant_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Tenant> {
 
 pub(crate) async fn tenant_by_slug(pool: &SqlitePool, slug: &TenantSlug) -> Result<Option<Tenant>> {
     let sql = format!("{TENANT_SELECT} WHERE t.slug = ? GROUP BY t.slug");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(slug.as_str()).fetch_optional(pool).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(slug.as_str())
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(tenant_from_row).transpose()
 }
 
@@ -63,10 +77,14 @@ pub(crate) async fn tenant_exists(pool: &SqlitePool, slug: &TenantSlug) -> Resul
     Ok(found.is_some())
 }
 
-pub(crate) async fn tenant_by_host(pool: &SqlitePool, host: &HostName) -> Result<Option<TenantSlug>> {
+pub(crate) async fn tenant_by_host(
+    pool: &SqlitePool,
+    host: &HostName,
+) -> Result<Option<TenantSlug>> {
     let slug: Option<String> = sqlx::query_scalar("SELECT slug FROM tenant_hosts WHERE host = ?")
         .bind(host.as_str())
         .fetch_optional(pool)
         .await?;
-    slug.map(|s| TenantSlug::parse(&s).map_err(|_| corrupt("tenant slug", &s))).transpose()
+    slug.map(|s| TenantSlug::parse(&s).map_err(|_| corrupt("tenant slug", &s)))
+        .transpose()
 }

@@ -20,7 +20,11 @@ fn event_from_row(row: &SqliteRow) -> Result<StoredEvent> {
 }
 
 /// Appends an event to the feed; returns its position.
-pub(crate) async fn insert_event<'e>(e: impl SqliteExecutor<'e>, event: &Event, json: &str) -> Result<i64> {
+pub(crate) async fn insert_event<'e>(
+    e: impl SqliteExecutor<'e>,
+    event: &Event,
+    json: &str,
+) -> Result<i64> {
     let position: i64 = sqlx::query_scalar(
         "INSERT INTO api_events (id, type, created_at, payload) VALUES (?, ?, ?, ?) RETURNING position",
     )
@@ -36,15 +40,27 @@ pub(crate) async fn insert_event<'e>(e: impl SqliteExecutor<'e>, event: &Event, 
 /// One page of the feed. Each type filter reads its own index range in order and the
 /// pages are merged, so a page costs the same however large the feed and however many
 /// types are asked for (an `IN` list would fetch and sort every matching event).
-pub(crate) async fn events_page<'e>(e: impl SqliteExecutor<'e>, filter: &EventFilter, after: i64, limit: u32) -> Result<Page<StoredEvent>> {
+pub(crate) async fn events_page<'e>(
+    e: impl SqliteExecutor<'e>,
+    filter: &EventFilter,
+    after: i64,
+    limit: u32,
+) -> Result<Page<StoredEvent>> {
     let fetch = i64::from(limit) + 1;
     let mut q = sqlx::QueryBuilder::<Sqlite>::new("SELECT * FROM (");
-    let types: Vec<Option<&str>> = if filter.types.is_empty() { vec![None] } else { filter.types.iter().map(|t| Some(t.name())).collect() };
+    let types: Vec<Option<&str>> = if filter.types.is_empty() {
+        vec![None]
+    } else {
+        filter.types.iter().map(|t| Some(t.name())).collect()
+    };
     for (i, t) in types.iter().enumerate() {
         if i > 0 {
             q.push(" UNION ALL ");
         }
-        q.push("SELECT * FROM (").push(EVENT_SELECT).push(" WHERE position > ").push_bind(after);
+        q.push("SELECT * FROM (")
+            .push(EVENT_SELECT)
+            .push(" WHERE position > ")
+            .push_bind(after);
         if let Some(t) = t {
             q.push(" AND type = ").push_bind(*t);
         }
@@ -54,15 +70,26 @@ pub(crate) async fn events_page<'e>(e: impl SqliteExecutor<'e>, filter: &EventFi
         if let Some(until) = filter.until {
             q.push(" AND created_at < ").push_bind(until.millis());
         }
-        q.push(" ORDER BY position LIMIT ").push_bind(fetch).push(")");
+        q.push(" ORDER BY position LIMIT ")
+            .push_bind(fetch)
+            .push(")");
     }
     q.push(") ORDER BY position LIMIT ").push_bind(fetch);
     let rows = q.build().fetch_all(e).await?;
-    let items = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<Vec<_>>>()?;
     Ok(paginate(items, limit, |ev| ev.position))
 }
 
-pub(crate) async fn event_by_id<'e>(e: impl SqliteExecutor<'e>, id: &str) -> Result<Option<StoredEvent>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_SELECT} WHERE id = ?"))).bind(id).fetch_optional(e).await?;
+pub(crate) async fn event_by_id<'e>(
+    e: impl SqliteExecutor<'e>,
+    id: &str,
+) -> Result<Option<StoredEvent>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_SELECT} WHERE id = ?")))
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
     row.as_ref().map(event_from_row).transpose()
 }

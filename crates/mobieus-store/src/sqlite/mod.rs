@@ -7,14 +7,20 @@ mod control;
 mod events;
 mod forum;
 mod keys;
+mod webhooks;
 
-pub(crate) use control::{insert_tenant, list_tenants, tenant_by_host, tenant_by_slug, tenant_exists};
+pub(crate) use control::{
+    insert_tenant, list_tenants, tenant_by_host, tenant_by_slug, tenant_exists,
+};
 pub(crate) use events::{event_by_id, events_page, insert_event};
 pub(crate) use forum::*;
 pub(crate) use keys::{api_key_by_hash, api_keys, insert_api_key, revoke_api_key, touch_api_key};
+pub(crate) use webhooks::*;
 
 use crate::StoreError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::time::Duration;
 

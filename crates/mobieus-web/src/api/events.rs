@@ -24,7 +24,10 @@ fn types(values: Vec<String>) -> Result<Vec<EventType>, ApiError> {
         .flat_map(|v| v.split(','))
         .map(|name| match EventType::parse(name.trim()) {
             Ok(t) if t.in_feed() => Ok(t),
-            _ => Err(ApiError::invalid("type", format!("unknown event type {name:?}; see the event catalog in /api/docs"))),
+            _ => Err(ApiError::invalid(
+                "type",
+                format!("unknown event type {name:?}; see the event catalog in /api/docs"),
+            )),
         })
         .collect()
 }
@@ -33,7 +36,11 @@ fn types(values: Vec<String>) -> Result<Vec<EventType>, ApiError> {
 async fn position_of(db: &TenantDb, id: &str) -> Result<i64, ApiError> {
     let unknown = || ApiError::invalid("after", "no event with this id in this feed");
     let id = EventId::parse(id).ok_or_else(unknown)?;
-    Ok(db.event_by_id(id.as_str()).await?.ok_or_else(unknown)?.position)
+    Ok(db
+        .event_by_id(id.as_str())
+        .await?
+        .ok_or_else(unknown)?
+        .position)
 }
 
 /// List events, oldest first.
@@ -64,17 +71,37 @@ pub(crate) async fn list(
 ) -> Result<List<Box<RawValue>>, ApiError> {
     principal.require(Scope::EventsRead)?;
     let mut q = QueryParams::parse(query.as_deref());
-    let filter = EventFilter { types: types(q.all("type"))?, since: q.time("since")?, until: q.time("until")? };
+    let filter = EventFilter {
+        types: types(q.all("type"))?,
+        since: q.time("since")?,
+        until: q.time("until")?,
+    };
     let (limit, cursor, after_event) = (q.limit()?, q.cursor(CursorKind::Events)?, q.one("after")?);
     q.finish()?;
     let after = match after_event {
         None => cursor,
-        Some(_) if cursor != 0 => return Err(ApiError::invalid("after", "give either `cursor` or `after`, not both")),
+        Some(_) if cursor != 0 => {
+            return Err(ApiError::invalid(
+                "after",
+                "give either `cursor` or `after`, not both",
+            ));
+        }
         Some(id) => position_of(&db, &id).await?,
     };
     let page = db.events_page(&filter, after, limit.get()).await?;
-    let items = page.items.into_iter().map(raw).collect::<Result<Vec<_>, _>>()?;
-    Ok(List::from_page(CursorKind::Events, mobieus_store::Page { items, next_after: page.next_after }, |e| e))
+    let items = page
+        .items
+        .into_iter()
+        .map(raw)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(List::from_page(
+        CursorKind::Events,
+        mobieus_store::Page {
+            items,
+            next_after: page.next_after,
+        },
+        |e| e,
+    ))
 }
 
 /// Get one event.
@@ -100,6 +127,9 @@ pub(crate) async fn get(
 ) -> Result<One<Box<RawValue>>, ApiError> {
     principal.require(Scope::EventsRead)?;
     let id = EventId::parse(&id).ok_or_else(|| ApiError::not_found("event"))?;
-    let event = db.event_by_id(id.as_str()).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = db
+        .event_by_id(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
     Ok(One::new(raw(event)?))
 }

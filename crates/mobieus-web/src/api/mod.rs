@@ -20,7 +20,11 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Parses an id parameter of a query (`thread=12`).
-pub(crate) fn id_param<T>(name: &str, value: Option<String>, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+pub(crate) fn id_param<T>(
+    name: &str,
+    value: Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
     value
         .map(|v| parse(&v).ok_or_else(|| ApiError::invalid(name, "must be a positive integer id")))
         .transpose()

@@ -69,6 +69,9 @@ pub(crate) async fn get(
 ) -> Result<One<Post>, ApiError> {
     principal.require(Scope::PostsRead)?;
     let id = PostId::parse(&id).ok_or_else(|| ApiError::not_found("post"))?;
-    let post = db.post_by_id(id).await?.ok_or_else(|| ApiError::not_found("post"))?;
+    let post = db
+        .post_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("post"))?;
     Ok(One::new(post))
 }

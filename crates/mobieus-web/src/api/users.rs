@@ -64,6 +64,9 @@ pub(crate) async fn get(
 ) -> Result<One<User>, ApiError> {
     principal.require(Scope::UsersRead)?;
     let id = UserId::parse(&id).ok_or_else(|| ApiError::not_found("user"))?;
-    let user = db.user_by_id(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = db
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(One::new(user))
 }

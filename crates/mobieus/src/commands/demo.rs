@@ -25,13 +25,30 @@ pub async fn run(store: Store, args: ServeArgs) -> Result {
     if db.users_page(0, 1).await?.items.is_empty() {
         seed(&db).await?;
     }
-    for old in keys::list(&db).await?.iter().filter(|k| k.name == KEY_NAME && k.revoked_at.is_none()) {
-        keys::revoke(&db, old.id.as_str()).await?;
+    for old in keys::list(&db)
+        .await?
+        .iter()
+        .filter(|k| k.name == KEY_NAME && k.revoked_at.is_none())
+    {
+        keys::revoke(&db, old.id.as_str(), "demo").await?;
     }
     let scopes = Scopes::new(mobieus_domain::scope::Scope::READ).map_err(CliError::usage)?;
-    let minted = keys::mint(&db, KeyRequest { name: KEY_NAME.to_owned(), scopes, mode: KeyMode::Live, rate_limit: RateLimit::DEFAULT }).await?;
+    let minted = keys::mint(
+        &db,
+        KeyRequest {
+            actor: "demo".to_owned(),
+            name: KEY_NAME.to_owned(),
+            scopes,
+            mode: KeyMode::Live,
+            rate_limit: RateLimit::DEFAULT,
+        },
+    )
+    .await?;
     let listener = serve::bind(&args).await?;
-    let port = listener.local_addr().map_err(|e| CliError::Io(e.to_string()))?.port();
+    let port = listener
+        .local_addr()
+        .map_err(|e| CliError::Io(e.to_string()))?
+        .port();
     let key = minted.secret.expose();
     println!(
         "\nmobieus demo is running.\n\n  API reference: http://demo.localhost:{port}/api/docs\n  Event feed:    curl -H 'Authorization: Bearer {key}' http://demo.localhost:{port}/api/v1/events\n\n  Read-only API key: {key}\n  (scopes {}; each run mints a new one and revokes the last)\n\nPress Ctrl-C to stop.\n",
@@ -58,41 +75,119 @@ fn reason(s: &str) -> Result<Option<Reason>> {
 
 /// A small community with a little of everything, so every event type is in the feed.
 async fn seed(db: &TenantDb) -> Result {
-    for (user, email) in [("ann", "ann@example.org"), ("bob", "bob@example.org"), ("cleo", "cleo@example.org"), ("dev", "dev@example.org"), ("spamalot", "")] {
-        let email = (!email.is_empty()).then(|| Email::parse(email)).transpose().map_err(CliError::usage)?;
+    for (user, email) in [
+        ("ann", "ann@example.org"),
+        ("bob", "bob@example.org"),
+        ("cleo", "cleo@example.org"),
+        ("dev", "dev@example.org"),
+        ("spamalot", ""),
+    ] {
+        let email = (!email.is_empty())
+            .then(|| Email::parse(email))
+            .transpose()
+            .map_err(CliError::usage)?;
         forum::join(db, &name(user)?, email.as_ref()).await?;
     }
     forum::set_role(db, &name("ann")?, Role::Admin).await?;
     forum::set_role(db, &name("cleo")?, Role::Moderator).await?;
 
-    let welcome = forum::create_thread(db, &NewThread {
-        author: by("ann")?,
-        title: Title::parse("Welcome to the demo community").map_err(CliError::usage)?,
-        body: body("Introduce yourself here. Every post is also an event in the public feed.")?,
-    })
+    let welcome = forum::create_thread(
+        db,
+        &NewThread {
+            author: by("ann")?,
+            title: Title::parse("Welcome to the demo community").map_err(CliError::usage)?,
+            body: body("Introduce yourself here. Every post is also an event in the public feed.")?,
+        },
+    )
     .await?
     .value;
-    forum::reply(db, welcome.thread_id, &by("bob")?, &body("Hi all, Bob here: I sync this forum into our CRM.")?).await?;
-    let dev_post = forum::reply(db, welcome.thread_id, &by("dev")?, &body("Dev here, building a dashbord.")?).await?.value;
-    forum::edit_post(db, dev_post.id, &by("dev")?, &body("Dev here, building a dashboard on the event feed.")?).await?;
+    forum::reply(
+        db,
+        welcome.thread_id,
+        &by("bob")?,
+        &body("Hi all, Bob here: I sync this forum into our CRM.")?,
+    )
+    .await?;
+    let dev_post = forum::reply(
+        db,
+        welcome.thread_id,
+        &by("dev")?,
+        &body("Dev here, building a dashbord.")?,
+    )
+    .await?
+    .value;
+    forum::edit_post(
+        db,
+        dev_post.id,
+        &by("dev")?,
+        &body("Dev here, building a dashboard on the event feed.")?,
+    )
+    .await?;
 
-    let api = forum::create_thread(db, &NewThread {
-        author: by("dev")?,
-        title: Title::parse("How do I follow the event feed?").map_err(CliError::usage)?,
-        body: body("Is there a way to read every event exactly once?")?,
-    })
+    let api = forum::create_thread(
+        db,
+        &NewThread {
+            author: by("dev")?,
+            title: Title::parse("How do I follow the event feed?").map_err(CliError::usage)?,
+            body: body("Is there a way to read every event exactly once?")?,
+        },
+    )
     .await?
     .value;
-    forum::reply(db, api.thread_id, &by("cleo")?, &body("Page through /api/v1/events with the cursor; it never skips or repeats.")?).await?;
-    let oops = forum::reply(db, api.thread_id, &by("bob")?, &body("Posted in the wrong thread, sorry.")?).await?.value;
+    forum::reply(
+        db,
+        api.thread_id,
+        &by("cleo")?,
+        &body("Page through /api/v1/events with the cursor; it never skips or repeats.")?,
+    )
+    .await?;
+    let oops = forum::reply(
+        db,
+        api.thread_id,
+        &by("bob")?,
+        &body("Posted in the wrong thread, sorry.")?,
+    )
+    .await?
+    .value;
     forum::delete_post(db, oops.id, &by("bob")?).await?;
 
-    let spam = forum::reply(db, welcome.thread_id, &by("spamalot")?, &body("Cheap watches at example.com!!!")?).await?.value;
+    let spam = forum::reply(
+        db,
+        welcome.thread_id,
+        &by("spamalot")?,
+        &body("Cheap watches at example.com!!!")?,
+    )
+    .await?
+    .value;
     forum::remove_post(db, spam.id, &by("cleo")?, reason("spam")?.as_ref()).await?;
-    forum::ban(db, &name("spamalot")?, &by("cleo")?, reason("spam links")?.as_ref()).await?;
-    forum::lock_thread(db, api.thread_id, &by("cleo")?, reason("answered")?.as_ref()).await?;
-    forum::unlock_thread(db, api.thread_id, &by("ann")?, reason("more questions came in")?.as_ref()).await?;
-    forum::unban(db, &name("spamalot")?, &by("ann")?, reason("promised to behave")?.as_ref()).await?;
+    forum::ban(
+        db,
+        &name("spamalot")?,
+        &by("cleo")?,
+        reason("spam links")?.as_ref(),
+    )
+    .await?;
+    forum::lock_thread(
+        db,
+        api.thread_id,
+        &by("cleo")?,
+        reason("answered")?.as_ref(),
+    )
+    .await?;
+    forum::unlock_thread(
+        db,
+        api.thread_id,
+        &by("ann")?,
+        reason("more questions came in")?.as_ref(),
+    )
+    .await?;
+    forum::unban(
+        db,
+        &name("spamalot")?,
+        &by("ann")?,
+        reason("promised to behave")?.as_ref(),
+    )
+    .await?;
     forum::leave(db, &name("spamalot")?).await?;
     Ok(())
 }

@@ -20,12 +20,29 @@ fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
 
 pub async fn run(store: &Store, cmd: KeyCmd) -> Result {
     match cmd {
-        KeyCmd::Create { tenant, name, scopes, test, rate_limit, json } => {
+        KeyCmd::Create {
+            tenant,
+            name,
+            scopes,
+            test,
+            rate_limit,
+            json,
+        } => {
             let scopes = Scopes::parse_list(&scopes).map_err(CliError::usage)?;
             let rate_limit = RateLimit::new(rate_limit).map_err(CliError::usage)?;
             let db = tenant_db(store, &tenant).await?;
             let mode = if test { KeyMode::Test } else { KeyMode::Live };
-            let minted = keys::mint(&db, KeyRequest { name, scopes, mode, rate_limit }).await?;
+            let minted = keys::mint(
+                &db,
+                KeyRequest {
+                    actor: "cli".to_owned(),
+                    name,
+                    scopes,
+                    mode,
+                    rate_limit,
+                },
+            )
+            .await?;
             let r = &minted.record;
             if json {
                 return print_json(&json!({
@@ -50,15 +67,28 @@ pub async fn run(store: &Store, cmd: KeyCmd) -> Result {
                 return print_json(&all.iter().map(key_json).collect::<Vec<_>>());
             }
             for k in &all {
-                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                let used = k.last_used_at.map_or_else(|| "never used".to_owned(), |t| format!("last used {t}"));
-                println!("{}\t{}…\t{}\t{}\t{}/min\t{state}\t{used}", k.id, k.prefix, k.name, k.scopes.to_list(), k.rate_limit.per_minute());
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                let used = k
+                    .last_used_at
+                    .map_or_else(|| "never used".to_owned(), |t| format!("last used {t}"));
+                println!(
+                    "{}\t{}…\t{}\t{}\t{}/min\t{state}\t{used}",
+                    k.id,
+                    k.prefix,
+                    k.name,
+                    k.scopes.to_list(),
+                    k.rate_limit.per_minute()
+                );
             }
             Ok(())
         }
         KeyCmd::Revoke { tenant, id } => {
             let db = tenant_db(store, &tenant).await?;
-            keys::revoke(&db, &id).await?;
+            keys::revoke(&db, &id, "cli").await?;
             println!("revoked {id}");
             Ok(())
         }

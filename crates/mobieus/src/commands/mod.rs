@@ -14,7 +14,11 @@ use mobieus_store::{Store, StoreConfig, TenantDb};
 use serde::Serialize;
 
 pub async fn run(cli: Cli) -> Result {
-    let store = Store::open(&StoreConfig { data_dir: cli.data_dir.clone() }).await?;
+    let store = Store::open(&StoreConfig {
+        data_dir: cli.data_dir.clone(),
+        master_key: cli.master_key.clone(),
+    })
+    .await?;
     match cli.command {
         Command::Serve(args) => serve::run(store, args).await,
         Command::Demo(args) => demo::run(store, args).await,

@@ -18,10 +18,15 @@ pub(super) async fn bind(args: &ServeArgs) -> Result<TcpListener> {
 }
 
 pub(super) async fn serve(store: Store, listener: TcpListener) -> Result {
-    let addr = listener.local_addr().map_err(|e| CliError::Io(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Io(e.to_string()))?;
     tracing::info!(%addr, "serving the API at http://<tenant>.localhost:{}/api/v1", addr.port());
     let app = mobieus_web::router(mobieus_web::AppState::new(store));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.map_err(|e| CliError::Io(format!("server failed: {e}")))
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| CliError::Io(format!("server failed: {e}")))
 }
 
 async fn shutdown() {

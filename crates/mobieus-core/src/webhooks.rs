@@ -1,0 +1,170 @@
+//! Webhook endpoints: registering, deleting and rotating secrets. Secrets are sealed with
+//! the master key before they are stored, bound to their tenant and endpoint; every
+//! change writes an audit entry (never with a secret).
+
+use crate::outbox::audit;
+use crate::{CoreError, Result};
+use mobieus_domain::forum::InvalidValue;
+use mobieus_domain::sealing::MasterKey;
+use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::{Endpoint, EndpointId, EventSelection, WebhookSecret, WebhookUrl};
+use mobieus_store::{EndpointRecord, NewEndpoint, TenantDb};
+use serde_json::json;
+
+/// The longest grace period a rotation may keep the previous secret signing.
+pub const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
+
+/// What to register.
+#[derive(Clone, Debug)]
+pub struct EndpointRequest {
+    pub url: WebhookUrl,
+    pub label: Option<String>,
+    pub events: EventSelection,
+}
+
+/// A new endpoint and its secret, shown once.
+#[derive(Debug)]
+pub struct CreatedEndpoint {
+    pub endpoint: Endpoint,
+    pub secret: WebhookSecret,
+}
+
+/// The associated data that binds a sealed secret to its tenant and endpoint.
+fn aad(db: &TenantDb, id: &EndpointId) -> Vec<u8> {
+    format!("{}/{}", db.slug(), id).into_bytes()
+}
+
+fn label(label: Option<String>) -> Result<Option<String>> {
+    let label = label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
+    if label
+        .as_ref()
+        .is_some_and(|l| l.chars().count() > 100 || l.chars().any(char::is_control))
+    {
+        return Err(InvalidValue {
+            field: "label",
+            message: "must be at most 100 characters without control characters",
+        }
+        .into());
+    }
+    Ok(label)
+}
+
+/// Registers an endpoint with a fresh secret.
+pub async fn create(
+    db: &TenantDb,
+    key: &MasterKey,
+    req: EndpointRequest,
+    actor: &str,
+) -> Result<CreatedEndpoint> {
+    let id = EndpointId::generate();
+    let secret = WebhookSecret::generate();
+    let new = NewEndpoint {
+        sealed_secret: key.seal(secret.expose().as_bytes(), &aad(db, &id)),
+        id,
+        url: req.url,
+        label: label(req.label)?,
+        events: req.events,
+        at: Timestamp::now(),
+    };
+    let mut tx = db.begin().await?;
+    tx.insert_endpoint(&new).await?;
+    let details = json!({ "url": new.url.as_str(), "label": new.label, "events": new.events });
+    audit(&mut tx, actor, "endpoint.created", new.id.as_str(), details).await?;
+    let record = tx
+        .endpoint_by_id(&new.id)
+        .await?
+        .ok_or_else(|| CoreError::not_found("endpoint", &new.id))?;
+    tx.commit().await?;
+    Ok(CreatedEndpoint {
+        endpoint: record.endpoint,
+        secret,
+    })
+}
+
+/// Deletes an endpoint with its deliveries.
+pub async fn delete(db: &TenantDb, id: &EndpointId, actor: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let record = tx
+        .endpoint_by_id(id)
+        .await?
+        .ok_or_else(|| CoreError::not_found("endpoint", id))?;
+    tx.delete_endpoint(id).await?;
+    audit(
+        &mut tx,
+        actor,
+        "endpoint.deleted",
+        id.as_str(),
+        json!({ "url": record.endpoint.url }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives an endpoint a new secret; the old one keeps signing (as the second signature)
+/// for `grace_secs`, so receivers can switch without dropping a delivery.
+pub async fn rotate_secret(
+    db: &TenantDb,
+    key: &MasterKey,
+    id: &EndpointId,
+    grace_secs: u64,
+    actor: &str,
+) -> Result<WebhookSecret> {
+    if grace_secs > MAX_GRACE_SECS {
+        return Err(InvalidValue {
+            field: "grace_seconds",
+            message: "must be at most 604800 (7 days)",
+        }
+        .into());
+    }
+    let now = Timestamp::now();
+    let secret = WebhookSecret::generate();
+    let mut tx = db.begin().await?;
+    let record = tx
+        .endpoint_by_id(id)
+        .await?
+        .ok_or_else(|| CoreError::not_found("endpoint", id))?;
+    let expires = now.plus_millis(i64::try_from(grace_secs * 1000).unwrap_or(i64::MAX));
+    let sealed = key.seal(secret.expose().as_bytes(), &aad(db, id));
+    // The current secret becomes the previous one as it is: same key, same binding.
+    tx.rotate_secret(id, &sealed, &record.sealed_secret, expires, now)
+        .await?;
+    audit(
+        &mut tx,
+        actor,
+        "endpoint.secret_rotated",
+        id.as_str(),
+        json!({ "grace_seconds": grace_secs, "previous_expires_at": expires }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// The secrets that sign a delivery to this endpoint now: the current one, and the
+/// previous one while its grace window lasts.
+pub fn signing_secrets(
+    db: &TenantDb,
+    key: &MasterKey,
+    record: &EndpointRecord,
+    now: Timestamp,
+) -> Result<(WebhookSecret, Option<WebhookSecret>)> {
+    let open = |sealed: &[u8]| -> Result<WebhookSecret> {
+        let bytes = key
+            .open(sealed, &aad(db, &record.endpoint.id))
+            .map_err(|e| CoreError::Conflict(e.to_string()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CoreError::Conflict("sealed secret is not text".to_owned()))?;
+        WebhookSecret::parse(&text).map_err(|e| CoreError::Conflict(e.to_string()))
+    };
+    let current = open(&record.sealed_secret)?;
+    let in_grace = record
+        .endpoint
+        .previous_secret_expires_at
+        .is_some_and(|t| t > now);
+    let previous = match &record.sealed_previous_secret {
+        Some(sealed) if in_grace => Some(open(sealed)?),
+        _ => None,
+    };
+    Ok((current, previous))
+}
