@@ -15,8 +15,9 @@ mod tenant_db;
 
 pub use error::StoreError;
 pub use records::{
-    AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, EndpointRecord, EventFilter, ModerationRecord,
-    NewApiKey, NewEndpoint, Page, PostFilter, StoredEvent, Tenant,
+    AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord,
+    EventFilter, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page, PostFilter,
+    StoredEvent, Tenant,
 };
 pub use store::{Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};

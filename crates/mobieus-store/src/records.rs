@@ -138,3 +138,39 @@ pub struct AuditEntry {
     pub target: String,
     pub details: serde_json::Value,
 }
+
+/// A delivery a worker leased: what to send where, and how many attempts it had.
+#[derive(Clone, Debug)]
+pub struct ClaimedDelivery {
+    pub id: mobieus_domain::webhook::DeliveryId,
+    pub event_id: String,
+    pub endpoint_id: mobieus_domain::webhook::EndpointId,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// One attempt as it went over the wire.
+#[derive(Clone, Debug)]
+pub struct NewAttempt {
+    pub delivery: mobieus_domain::webhook::DeliveryId,
+    /// 1 for the first attempt.
+    pub number: u32,
+    pub started_at: Timestamp,
+    pub duration_ms: u64,
+    /// The exact request headers sent, signatures included.
+    pub request_headers: serde_json::Value,
+    pub response_status: Option<u16>,
+    /// The start of the response body, capped.
+    pub response_excerpt: Option<String>,
+    /// What failed, for network failures.
+    pub error: Option<String>,
+}
+
+/// Where a delivery stands after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    Succeeded,
+    Retry { at: Timestamp },
+    Failed,
+    Cancelled,
+}

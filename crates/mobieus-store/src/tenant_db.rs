@@ -3,8 +3,8 @@
 
 use crate::sqlite::{self, Tx};
 use crate::{
-    ApiKeyRecord, AuditEntry, EndpointRecord, EventFilter, ModerationRecord, NewApiKey,
-    NewEndpoint, Page, PostFilter, Result, StoredEvent,
+    ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord, EventFilter,
+    ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page, PostFilter, Result, StoredEvent,
 };
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
@@ -98,6 +98,21 @@ impl TenantDb {
         event_id: &str,
     ) -> Result<Vec<(DeliveryId, EndpointId, String)>> {
         sqlite::deliveries_of_event(&self.pool, event_id).await
+    }
+
+    /// Leases up to `batch` due deliveries until `lease_until`.
+    pub async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        batch: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        sqlite::claim_due(&self.pool, now, lease_until, batch).await
+    }
+
+    /// The stored JSON of an event: the exact body its deliveries send.
+    pub async fn event_json(&self, event_id: &str) -> Result<Option<String>> {
+        sqlite::event_json(&self.pool, event_id).await
     }
 
     /// The audit log, oldest first.
@@ -287,5 +302,32 @@ impl TenantTx {
 
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
         sqlite::insert_audit(&mut *self.tx, entry).await
+    }
+
+    /// Records an attempt and the delivery's state after it.
+    pub async fn record_attempt(
+        &mut self,
+        attempt: &NewAttempt,
+        state: DeliveryState,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlite::insert_attempt(&mut *self.tx, attempt).await?;
+        sqlite::set_delivery_state(&mut *self.tx, &attempt.delivery, attempt.number, state, now)
+            .await
+    }
+
+    /// Counts an attempt's outcome against its endpoint; returns the consecutive failures after it.
+    pub async fn count_endpoint_result(&mut self, id: &EndpointId, succeeded: bool) -> Result<u32> {
+        sqlite::count_endpoint_result(&mut *self.tx, id, succeeded).await
+    }
+
+    /// Disables an active endpoint; `false` when it was already inactive.
+    pub async fn disable_endpoint(
+        &mut self,
+        id: &EndpointId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        sqlite::disable_endpoint(&mut *self.tx, id, reason, now).await
     }
 }

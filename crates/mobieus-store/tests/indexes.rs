@@ -26,6 +26,12 @@ const HOT: &[(&str, &str)] = &[
     ("users page", "SELECT id FROM users WHERE id > 3 ORDER BY id LIMIT 26"),
     ("posts of a thread", "SELECT p.id FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id > 0 AND p.thread_id = 3 ORDER BY p.id LIMIT 26"),
     ("posts of an author", "SELECT p.id FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id > 0 AND p.author_id = 3 ORDER BY p.id LIMIT 26"),
+    (
+        "due deliveries (the worker's claim)",
+        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= 5 AND (lease_until IS NULL OR lease_until <= 5) ORDER BY next_attempt_at LIMIT 64",
+    ),
+    ("deliveries of an event", "SELECT id FROM webhook_deliveries WHERE event_id = 'evt_x' ORDER BY endpoint_id"),
+    ("attempts of a delivery", "SELECT number FROM delivery_attempts WHERE delivery_id = 'dlv_x' ORDER BY number"),
     ("edit history of a post", "SELECT body FROM post_revisions WHERE post_id = 3 ORDER BY id"),
 ];
 

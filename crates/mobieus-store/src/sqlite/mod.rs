@@ -7,6 +7,7 @@ mod control;
 mod events;
 mod forum;
 mod keys;
+mod queue;
 mod webhooks;
 
 pub(crate) use control::{
@@ -15,6 +16,7 @@ pub(crate) use control::{
 pub(crate) use events::{event_by_id, events_page, insert_event};
 pub(crate) use forum::*;
 pub(crate) use keys::{api_key_by_hash, api_keys, insert_api_key, revoke_api_key, touch_api_key};
+pub(crate) use queue::*;
 pub(crate) use webhooks::*;
 
 use crate::StoreError;

@@ -32,7 +32,7 @@ CREATE TABLE webhook_deliveries (
 -- The worker's claim: due pending deliveries, oldest due first.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
-CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, endpoint_id);
 
 CREATE TABLE delivery_attempts (
     id               INTEGER PRIMARY KEY,
