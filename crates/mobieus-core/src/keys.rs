@@ -59,19 +59,10 @@ pub async fn mint(db: &TenantDb, req: KeyRequest) -> Result<MintedKey> {
     )
     .await?;
     tx.commit().await?;
-    let record = ApiKeyRecord {
-        id: key.id,
-        name: key.name,
-        prefix: key.prefix,
-        hash: key.hash,
-        mode: key.mode,
-        scopes: key.scopes,
-        rate_limit: key.rate_limit,
-        created_at: key.created_at,
-        last_used_at: None,
-        revoked_at: None,
-    };
-    Ok(MintedKey { record, secret })
+    Ok(MintedKey {
+        record: key.into(),
+        secret,
+    })
 }
 
 pub async fn list(db: &TenantDb) -> Result<Vec<ApiKeyRecord>> {

@@ -80,6 +80,24 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
+impl From<NewApiKey> for ApiKeyRecord {
+    /// The record of a key just stored: never used, not revoked.
+    fn from(k: NewApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            hash: k.hash,
+            mode: k.mode,
+            scopes: k.scopes,
+            rate_limit: k.rate_limit,
+            created_at: k.created_at,
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
+}
+
 /// A moderation action, kept for the record beside its public event.
 #[derive(Clone, Debug)]
 pub struct ModerationRecord<'a> {
