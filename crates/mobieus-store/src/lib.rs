@@ -4,12 +4,12 @@
 //! Every tenant-scoped query goes through a [`TenantDb`] (reads) or a [`TenantTx`] (one
 //! write transaction), both of which can only be had from [`Store::tenant_db`] for a known
 //! tenant, so an unscoped query cannot be written by accident. SQL lives only in the
-//! backend module ([`sqlite`] today); callers see domain types.
+//! backend module (`sqlite` today); callers see domain types.
 
 mod error;
 mod master_key;
 mod records;
-pub mod sqlite;
+mod sqlite;
 mod store;
 mod tenant_db;
 

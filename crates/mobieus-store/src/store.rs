@@ -31,7 +31,7 @@ impl StoreConfig {
 /// The control database and a cache of open tenant databases. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    control: sqlx::SqlitePool,
+    control: sqlite::Pool,
     master_key: MasterKey,
     tenants_dir: PathBuf,
     open: Arc<RwLock<HashMap<TenantSlug, TenantDb>>>,

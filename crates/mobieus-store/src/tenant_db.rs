@@ -19,7 +19,7 @@ use std::path::Path;
 #[derive(Clone, Debug)]
 pub struct TenantDb {
     slug: TenantSlug,
-    pool: sqlx::SqlitePool,
+    pool: sqlite::Pool,
 }
 
 impl TenantDb {

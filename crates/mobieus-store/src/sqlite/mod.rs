@@ -63,6 +63,10 @@ pub(crate) async fn open_tenant(path: &Path) -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
+/// A connection pool on one database file.
+pub(crate) type Pool = SqlitePool;
+
+/// One write transaction.
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<Tx, StoreError> {
