@@ -9,8 +9,9 @@ use std::fmt;
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
         #[serde(transparent)]
+        #[schema(value_type = String)]
         pub struct $name(String);
 
         impl $name {
@@ -128,17 +129,26 @@ impl Serialize for EventSelection {
 }
 
 /// A webhook endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Endpoint {
     pub id: EndpointId,
+    /// Where events are sent (https).
     pub url: String,
+    #[schema(required = true)]
     pub label: Option<String>,
+    /// The event types sent here, or `["*"]` for all.
+    #[schema(value_type = Vec<String>, example = json!(["post.created", "post.edited"]))]
     pub events: EventSelection,
+    /// Whether events are sent; an endpoint is disabled by hand, on 410 Gone, or after
+    /// too many consecutive failed attempts.
     pub active: bool,
+    #[schema(required = true)]
     pub disabled_reason: Option<String>,
+    #[schema(required = true)]
     pub disabled_at: Option<Timestamp>,
     pub consecutive_failures: u32,
     /// Until when the previous secret still signs (a rotation's grace window).
+    #[schema(required = true)]
     pub previous_secret_expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
