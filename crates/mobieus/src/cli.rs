@@ -4,9 +4,9 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// mobieus: a multi-tenant community server with a public API, event feed and webhooks.
+/// mobieus: a multi-tenant community server with a public API and event feed.
 #[derive(Debug, Parser)]
-#[command(name = "mobieus", version, about, propagate_version = true)]
+#[command(name = "mobieus", version, propagate_version = true)]
 pub struct Cli {
     /// Directory holding the control database and one database per tenant.
     #[arg(
@@ -18,8 +18,9 @@ pub struct Cli {
     )]
     pub data_dir: PathBuf,
 
-    /// The key that seals secrets at rest (32 bytes, base64 or hex). Without it, the data
-    /// dir's master.key is used, created on first start: back it up with the data.
+    /// The key that seals secrets at rest (32 bytes, base64 or hex); prefer the environment
+    /// variable to the flag. Without it, the data dir's master.key is used, created on
+    /// first start: back it up with the data.
     #[arg(
         long,
         global = true,
@@ -86,6 +87,7 @@ pub enum TenantCmd {
 pub enum KeyCmd {
     /// Mint an API key; the key is printed once and never stored.
     Create {
+        /// The tenant's slug.
         #[arg(long, value_name = "SLUG")]
         tenant: String,
         /// A name to recognise the key by.
@@ -106,6 +108,7 @@ pub enum KeyCmd {
     },
     /// List a tenant's keys (never the keys themselves).
     List {
+        /// The tenant's slug.
         #[arg(long, value_name = "SLUG")]
         tenant: String,
         /// Print JSON.
@@ -114,6 +117,7 @@ pub enum KeyCmd {
     },
     /// Revoke a key at once.
     Revoke {
+        /// The tenant's slug.
         #[arg(long, value_name = "SLUG")]
         tenant: String,
         /// The key's id (key_…).
@@ -123,6 +127,7 @@ pub enum KeyCmd {
 
 #[derive(Debug, Args)]
 pub struct ForumArgs {
+    /// The tenant's slug.
     #[arg(long, value_name = "SLUG")]
     pub tenant: String,
     /// Print the created ids as JSON.
