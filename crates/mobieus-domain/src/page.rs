@@ -45,6 +45,7 @@ pub enum CursorKind {
     Events,
     Users,
     Posts,
+    Webhooks,
 }
 
 impl CursorKind {
@@ -53,6 +54,7 @@ impl CursorKind {
             CursorKind::Events => "ev",
             CursorKind::Users => "us",
             CursorKind::Posts => "po",
+            CursorKind::Webhooks => "wh",
         }
     }
 }

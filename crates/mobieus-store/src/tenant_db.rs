@@ -84,8 +84,8 @@ impl TenantDb {
         sqlite::api_key_by_hash(&self.pool, hash).await
     }
 
-    pub async fn endpoints(&self) -> Result<Vec<EndpointRecord>> {
-        sqlite::endpoints(&self.pool).await
+    pub async fn endpoints_page(&self, after: i64, limit: u32) -> Result<Page<EndpointRecord>> {
+        sqlite::endpoints_page(&self.pool, after, limit).await
     }
 
     pub async fn endpoint_by_id(&self, id: &EndpointId) -> Result<Option<EndpointRecord>> {

@@ -158,6 +158,25 @@ impl TestApp {
             .await
     }
 
+    /// `POST path` with a JSON body.
+    pub async fn post(
+        &self,
+        host: &str,
+        path: &str,
+        key: Option<&str>,
+        json: &str,
+    ) -> TestResponse {
+        self.send(
+            reqwest::Method::POST,
+            host,
+            path,
+            key,
+            &[("content-type", "application/json")],
+            Some(json),
+        )
+        .await
+    }
+
     /// Any request, with extra headers. Panics when no HTTP answer comes back.
     pub async fn request(
         &self,
@@ -166,6 +185,19 @@ impl TestApp {
         path: &str,
         key: Option<&str>,
         headers: &[(&str, &str)],
+    ) -> TestResponse {
+        self.send(method, host, path, key, headers, None).await
+    }
+
+    /// Any request, with extra headers and a body. Panics when no HTTP answer comes back.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
     ) -> TestResponse {
         let mut req = self
             .client
@@ -176,6 +208,9 @@ impl TestApp {
         }
         for (name, value) in headers {
             req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.body(body.to_owned());
         }
         let resp = req
             .send()

@@ -20,10 +20,7 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 /// The key a request was made with.
 #[derive(Clone, Debug)]
 pub(crate) struct ApiPrincipal {
-    #[expect(
-        dead_code,
-        reason = "read by the audit log of the webhook management API"
-    )]
+    /// Names the actor in the audit log.
     pub key_id: ApiKeyId,
     pub scopes: Scopes,
 }

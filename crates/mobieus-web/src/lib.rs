@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod body;
 mod docs;
 mod envelope;
 mod openapi;

@@ -33,6 +33,11 @@ problem documents with a stable `code`. Lists take `limit` (1-100, default 25) a
         crate::api::users::get,
         crate::api::posts::list,
         crate::api::posts::get,
+        crate::api::webhooks::list,
+        crate::api::webhooks::create,
+        crate::api::webhooks::get,
+        crate::api::webhooks::delete,
+        crate::api::webhooks::rotate_secret,
     ),
     components(schemas(Problem, Meta, ListMeta, EventDoc, User, UserRef, UserStatus, Role, Post, PostStatus, Thread)),
     modifiers(&Extras)
@@ -63,6 +68,12 @@ impl Modify for Extras {
             ),
             tag("Users", "The community's members."),
             tag("Posts", "Posts in threads."),
+            tag(
+                "Webhooks",
+                "Endpoints that receive every subscribed event as a signed HTTPS request \
+                 (`Mobieus-Signature` and the Standard Webhooks `webhook-signature`). \
+                 Deliveries are written in the same transaction as their event.",
+            ),
         ]);
     }
 }

@@ -26,6 +26,8 @@ pub enum ApiError {
     InvalidRequest { param: String, message: String },
     #[error("{0}")]
     NotFound(String),
+    #[error("this URL may not receive webhooks: {0}")]
+    UnsafeWebhookUrl(String),
     #[error("this method is not allowed on this resource")]
     MethodNotAllowed,
     #[error("no tenant is served at this host")]
@@ -52,6 +54,7 @@ impl ApiError {
             ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsafeWebhookUrl(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) | ApiError::UnknownTenant => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::InvalidRequest { .. } => "invalid_request",
             ApiError::NotFound(_) => "not_found",
+            ApiError::UnsafeWebhookUrl(_) => "unsafe_webhook_url",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnknownTenant => "unknown_tenant",
             ApiError::Internal(_) => "internal_error",
@@ -106,7 +110,7 @@ pub struct Problem {
     /// What went wrong with this request.
     pub detail: String,
     /// Stable machine-readable code: `missing_api_key`, `invalid_api_key`,
-    /// `insufficient_scope`, `rate_limited`, `invalid_request`, `not_found`,
+    /// `insufficient_scope`, `rate_limited`, `invalid_request`, `not_found`, `unsafe_webhook_url`,
     /// `method_not_allowed`, `unknown_tenant`, `internal_error`.
     #[schema(example = "invalid_api_key")]
     pub code: String,
@@ -148,9 +152,6 @@ impl IntoResponse for ApiError {
             }
             ApiError::RateLimited { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            }
-            ApiError::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
             }
             _ => {}
         }

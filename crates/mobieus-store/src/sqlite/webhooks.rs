@@ -1,7 +1,7 @@
 //! Webhook endpoints, the deliveries written beside each event, and the audit log.
 
 use super::corrupt;
-use crate::{AuditEntry, EndpointRecord, NewEndpoint, Result};
+use crate::{AuditEntry, EndpointRecord, NewEndpoint, Page, Result};
 use mobieus_domain::event::EventType;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{DeliveryId, Endpoint, EndpointId, EventSelection};
@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
 const ENDPOINT_SELECT: &str =
-    "SELECT id, url, label, events, active, disabled_reason, disabled_at, consecutive_failures,
+    "SELECT position, id, url, label, events, active, disabled_reason, disabled_at, consecutive_failures,
             secret, previous_secret, previous_secret_expires_at, created_at, updated_at
      FROM webhook_endpoints";
 
@@ -47,7 +47,9 @@ pub(crate) async fn insert_endpoint<'e>(
     new: &NewEndpoint,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO webhook_endpoints (id, url, label, events, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        // Writers are serialised (BEGIN IMMEDIATE), so max + 1 is never taken twice.
+        "INSERT INTO webhook_endpoints (position, id, url, label, events, secret, created_at, updated_at)
+         VALUES ((SELECT coalesce(max(position), 0) + 1 FROM webhook_endpoints), ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(new.id.as_str())
     .bind(new.url.as_str())
@@ -74,13 +76,26 @@ pub(crate) async fn endpoint_by_id<'e>(
     row.as_ref().map(endpoint_from_row).transpose()
 }
 
-pub(crate) async fn endpoints<'e>(e: impl SqliteExecutor<'e>) -> Result<Vec<EndpointRecord>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{ENDPOINT_SELECT} ORDER BY created_at, id"
-    )))
-    .fetch_all(e)
-    .await?;
-    rows.iter().map(endpoint_from_row).collect()
+pub(crate) async fn endpoints_page<'e>(
+    e: impl SqliteExecutor<'e>,
+    after: i64,
+    limit: u32,
+) -> Result<Page<EndpointRecord>> {
+    let sql = format!("{ENDPOINT_SELECT} WHERE position > ? ORDER BY position LIMIT ?");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(e)
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push((row.try_get::<i64, _>("position")?, endpoint_from_row(row)?));
+    }
+    let page = super::forum::paginate(items, limit, |(position, _)| *position);
+    Ok(Page {
+        items: page.items.into_iter().map(|(_, r)| r).collect(),
+        next_after: page.next_after,
+    })
 }
 
 pub(crate) async fn delete_endpoint<'e>(

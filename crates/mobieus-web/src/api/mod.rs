@@ -3,11 +3,12 @@
 pub(crate) mod events;
 pub(crate) mod posts;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use crate::AppState;
 use crate::problem::ApiError;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -17,6 +18,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{id}", get(users::get))
         .route("/posts", get(posts::list))
         .route("/posts/{id}", get(posts::get))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
 }
 
 /// Parses an id parameter of a query (`thread=12`).

@@ -3,6 +3,7 @@
 
 CREATE TABLE webhook_endpoints (
     id                         TEXT PRIMARY KEY,
+    position                   INTEGER NOT NULL UNIQUE, -- list order; only grows
     url                        TEXT NOT NULL,
     label                      TEXT,
     events                     TEXT NOT NULL,          -- '*' or comma-separated types

@@ -1,0 +1,263 @@
+//! `/api/v1/webhooks`: registering, listing, reading, deleting endpoints and rotating
+//! their signing secrets. A secret is in the answer of the call that makes it, and
+//! nowhere else, ever.
+
+use crate::AppState;
+use crate::auth::ApiPrincipal;
+use crate::body;
+use crate::envelope::{List, One};
+use crate::openapi::PageParams;
+use crate::problem::{ApiError, Problem};
+use crate::query::QueryParams;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use mobieus_core::webhooks::{self, EndpointRequest};
+use mobieus_domain::page::CursorKind;
+use mobieus_domain::scope::Scope;
+use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::{Endpoint, EndpointId, EventSelection, LoopbackPolicy, WebhookUrl};
+use mobieus_store::TenantDb;
+use serde::{Deserialize, Serialize};
+
+/// A new endpoint.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateEndpoint {
+    /// An https URL on the public internet.
+    #[schema(example = "https://hooks.example.com/mobieus")]
+    url: String,
+    /// Event types to send, or `["*"]` for all.
+    #[schema(example = json!(["post.created", "moderation.user_banned"]))]
+    events: Vec<String>,
+    /// A name to recognise the endpoint by.
+    label: Option<String>,
+}
+
+/// An endpoint with its signing secret, as the call that made the secret answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct EndpointWithSecret {
+    #[serde(flatten)]
+    endpoint: Endpoint,
+    /// `whsec_…`: shown this once. Verify `Mobieus-Signature` or `webhook-signature` with it.
+    secret: String,
+}
+
+/// A rotation's options.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RotateSecret {
+    /// How long the previous secret keeps signing (as the second signature), 0-604800; default 86400.
+    #[schema(minimum = 0, maximum = 604800, default = 86400)]
+    grace_seconds: Option<u64>,
+}
+
+/// The new secret after a rotation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct RotatedSecret {
+    /// `whsec_…`: shown this once.
+    secret: String,
+    /// Until when the previous secret still signs.
+    previous_secret_expires_at: Timestamp,
+}
+
+/// What a deletion answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Deleted {
+    id: EndpointId,
+    deleted: bool,
+}
+
+fn actor(principal: &ApiPrincipal) -> String {
+    format!("api_key:{}", principal.key_id)
+}
+
+fn endpoint_id(id: &str) -> Result<EndpointId, ApiError> {
+    EndpointId::parse(id).ok_or_else(|| ApiError::not_found("webhook endpoint"))
+}
+
+/// List webhook endpoints, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    operation_id = "list_webhooks",
+    tag = "Webhooks",
+    params(PageParams),
+    security(("api_key" = ["webhooks:read"])),
+    responses(
+        (status = 200, description = "A page of endpoints", body = List<Endpoint>),
+        (status = 400, description = "A malformed parameter (named in `detail`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn list(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    RawQuery(query): RawQuery,
+) -> Result<List<Endpoint>, ApiError> {
+    principal.require(Scope::WebhooksRead)?;
+    let mut q = QueryParams::parse(query.as_deref());
+    let (limit, after) = (q.limit()?, q.cursor(CursorKind::Webhooks)?);
+    q.finish()?;
+    let page = db.endpoints_page(after, limit.get()).await?;
+    Ok(List::from_page(CursorKind::Webhooks, page, |r| r.endpoint))
+}
+
+/// Register a webhook endpoint. The answer carries its signing secret, this once only.
+///
+/// The URL must be https to a public address: IP literals in private, loopback,
+/// link-local and other special ranges (in any notation), and names such as
+/// `localhost`, `*.internal` or `metadata.*` are refused with `422 unsafe_webhook_url`.
+/// Names are resolved again, and every address checked, at each delivery.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    operation_id = "create_webhook",
+    tag = "Webhooks",
+    request_body = CreateEndpoint,
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 201, description = "The endpoint, with its secret (shown once)", body = One<EndpointWithSecret>),
+        (status = 400, description = "A malformed body or an unknown event type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The URL may not receive webhooks (`unsafe_webhook_url`, with the reason)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    body: Bytes,
+) -> Result<(StatusCode, One<EndpointWithSecret>), ApiError> {
+    principal.require(Scope::WebhooksManage)?;
+    let req: CreateEndpoint = body::json(&body)?;
+    let events = EventSelection::parse(&req.events).map_err(|e| ApiError::invalid("events", e))?;
+    let url = WebhookUrl::parse(&req.url, LoopbackPolicy::Deny)
+        .map_err(|e| ApiError::UnsafeWebhookUrl(e.to_string()))?;
+    let created = webhooks::create(
+        &db,
+        state.store.master_key(),
+        EndpointRequest {
+            url,
+            label: req.label,
+            events,
+        },
+        &actor(&principal),
+    )
+    .await?;
+    let answer = EndpointWithSecret {
+        endpoint: created.endpoint,
+        secret: created.secret.expose(),
+    };
+    Ok((StatusCode::CREATED, One::new(answer)))
+}
+
+/// Get one webhook endpoint (without its secret).
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "get_webhook",
+    tag = "Webhooks",
+    params(("id" = String, Path, description = "The endpoint id, `ep_…`")),
+    security(("api_key" = ["webhooks:read"])),
+    responses(
+        (status = 200, description = "The endpoint", body = One<Endpoint>),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn get(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path(id): Path<String>,
+) -> Result<One<Endpoint>, ApiError> {
+    principal.require(Scope::WebhooksRead)?;
+    let record = db
+        .endpoint_by_id(&endpoint_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+    Ok(One::new(record.endpoint))
+}
+
+/// Delete a webhook endpoint and its delivery history.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "delete_webhook",
+    tag = "Webhooks",
+    params(("id" = String, Path, description = "The endpoint id, `ep_…`")),
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 200, description = "Deleted", body = One<Deleted>),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn delete(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path(id): Path<String>,
+) -> Result<One<Deleted>, ApiError> {
+    principal.require(Scope::WebhooksManage)?;
+    let id = endpoint_id(&id)?;
+    webhooks::delete(&db, &id, &actor(&principal)).await?;
+    Ok(One::new(Deleted { id, deleted: true }))
+}
+
+/// Rotate an endpoint's signing secret without dropping a delivery: during the grace
+/// period every request carries a second signature made with the previous secret.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/rotate-secret",
+    operation_id = "rotate_webhook_secret",
+    tag = "Webhooks",
+    params(("id" = String, Path, description = "The endpoint id, `ep_…`")),
+    request_body(content = RotateSecret, description = "Optional; an empty body keeps the default grace"),
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 200, description = "The new secret (shown once)", body = One<RotatedSecret>),
+        (status = 400, description = "A malformed body or a grace period over 7 days", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn rotate_secret(
+    State(state): State<AppState>,
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<One<RotatedSecret>, ApiError> {
+    principal.require(Scope::WebhooksManage)?;
+    let id = endpoint_id(&id)?;
+    let req: RotateSecret = body::json(&body)?;
+    let grace = req.grace_seconds.unwrap_or(86_400);
+    let secret = webhooks::rotate_secret(
+        &db,
+        state.store.master_key(),
+        &id,
+        grace,
+        &actor(&principal),
+    )
+    .await?;
+    let expires = db
+        .endpoint_by_id(&id)
+        .await?
+        .and_then(|r| r.endpoint.previous_secret_expires_at)
+        .unwrap_or_else(Timestamp::now);
+    Ok(One::new(RotatedSecret {
+        secret: secret.expose(),
+        previous_secret_expires_at: expires,
+    }))
+}

@@ -1,0 +1,296 @@
+//! The webhook management API over real HTTP: scopes, the secret shown once, SSRF checks
+//! at registration, validation, deliveries written beside events, rotation, deletion,
+//! tenant isolation and the audit log.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
+
+use mobieus_testkit::{TestApp, fixtures};
+
+const HOST: &str = "alpha.localhost";
+const OK_BODY: &str =
+    r#"{"url":"https://hooks.example.com/in","events":["user.joined"],"label":"crm"}"#;
+
+#[tokio::test]
+async fn an_endpoint_is_registered_with_its_secret_shown_once_and_receives_deliveries() {
+    let app = TestApp::start().await;
+    let db = app.tenant("alpha").await;
+    let manage = app
+        .mint("alpha", "webhooks:read,webhooks:manage", 600)
+        .await;
+    let key = manage.secret.expose();
+
+    let created = app.post(HOST, "/api/v1/webhooks", Some(key), OK_BODY).await;
+    created.assert_status(201);
+    let data = created.data();
+    let id = data["id"].as_str().unwrap().to_owned();
+    let secret = data["secret"].as_str().unwrap().to_owned();
+    assert!(
+        id.starts_with("ep_") && secret.starts_with("whsec_"),
+        "{data}"
+    );
+    assert_eq!(data["events"], serde_json::json!(["user.joined"]));
+    assert_eq!(
+        (data["active"].as_bool(), data["label"].as_str()),
+        (Some(true), Some("crm"))
+    );
+
+    let one = app
+        .get(HOST, &format!("/api/v1/webhooks/{id}"), Some(key))
+        .await;
+    one.assert_status(200);
+    assert_eq!(one.data()["url"], "https://hooks.example.com/in");
+    let list = app.get(HOST, "/api/v1/webhooks", Some(key)).await;
+    list.assert_status(200);
+    assert_eq!(list.items().len(), 1);
+    for text in [&one.text, &list.text] {
+        assert!(
+            !text.contains(&secret[6..]) && !text.contains("secret\""),
+            "the secret is shown only once"
+        );
+    }
+
+    // The next event it subscribes to gets a delivery, written with the event.
+    let joined = forum_join(&db, "ann").await;
+    let deliveries = db.deliveries_of_event(&joined).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        (deliveries[0].1.as_str(), deliveries[0].2.as_str()),
+        (id.as_str(), "pending")
+    );
+
+    let audit = db.audit_log().await.unwrap();
+    let created_entry = audit
+        .iter()
+        .find(|e| e.action == "endpoint.created")
+        .unwrap();
+    assert_eq!(created_entry.actor, format!("api_key:{}", manage.record.id));
+    assert!(!format!("{audit:?}").contains(&secret[6..]));
+}
+
+async fn forum_join(db: &mobieus_store::TenantDb, name: &str) -> String {
+    let user = fixtures::join(db, name).await;
+    let page = db
+        .events_page(&mobieus_store::EventFilter::default(), 0, 100)
+        .await
+        .unwrap();
+    let event = page
+        .items
+        .iter()
+        .rev()
+        .find(|e| {
+            e.json
+                .contains(&format!("\"username\":\"{}\"", user.username))
+        })
+        .unwrap();
+    event.id.clone()
+}
+
+#[tokio::test]
+async fn scopes_guard_reading_and_managing() {
+    let app = TestApp::start().await;
+    let read = app.key("alpha", "webhooks:read", 600).await;
+    let events_only = app.key("alpha", "events:read", 600).await;
+    let r = app
+        .post(HOST, "/api/v1/webhooks", Some(&read), OK_BODY)
+        .await;
+    r.assert_problem(403, "insufficient_scope");
+    assert!(r.text.contains("webhooks:manage"));
+    let r = app.get(HOST, "/api/v1/webhooks", Some(&events_only)).await;
+    r.assert_problem(403, "insufficient_scope");
+    assert!(r.text.contains("webhooks:read"));
+    app.get(HOST, "/api/v1/webhooks", Some(&read))
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn unsafe_urls_are_422_and_bad_bodies_400_and_nothing_is_written() {
+    let app = TestApp::start().await;
+    let db = app.tenant("alpha").await;
+    let key = app
+        .key("alpha", "webhooks:read,webhooks:manage", 10_000)
+        .await;
+    for url in [
+        "http://hooks.example.com/in",
+        "https://127.0.0.1/",
+        "https://0x7f.1/",
+        "https://2130706433/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[64:ff9b::a00:1]/",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/",
+        "https://metadata.google.internal/",
+        "https://user:pw@hooks.example.com/",
+    ] {
+        let body = serde_json::json!({ "url": url, "events": ["*"] }).to_string();
+        let r = app.post(HOST, "/api/v1/webhooks", Some(&key), &body).await;
+        r.assert_problem(422, "unsafe_webhook_url");
+    }
+    for (body, param) in [
+        (
+            r#"{"url":"https://hooks.example.com/","events":["post.published"]}"#,
+            "events",
+        ),
+        (
+            r#"{"url":"https://hooks.example.com/","events":[]}"#,
+            "events",
+        ),
+        (
+            r#"{"url":"https://hooks.example.com/","events":["webhook.test"]}"#,
+            "events",
+        ),
+        (r#"{"events":["*"]}"#, "url"),
+        (
+            r#"{"url":"https://hooks.example.com/","events":["*"],"secret":"x"}"#,
+            "secret",
+        ),
+        ("{not json", "body"),
+    ] {
+        let r = app.post(HOST, "/api/v1/webhooks", Some(&key), body).await;
+        r.assert_problem(400, "invalid_request");
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(param),
+            "{body}: {}",
+            r.body
+        );
+    }
+    let list = app.get(HOST, "/api/v1/webhooks", Some(&key)).await;
+    assert!(list.items().is_empty(), "nothing was registered");
+    assert!(
+        db.audit_log()
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| !e.action.starts_with("endpoint."))
+    );
+}
+
+#[tokio::test]
+async fn rotation_answers_a_new_secret_and_deletion_removes_the_endpoint() {
+    let app = TestApp::start().await;
+    let key = app
+        .key("alpha", "webhooks:read,webhooks:manage", 10_000)
+        .await;
+    let created = app
+        .post(HOST, "/api/v1/webhooks", Some(&key), OK_BODY)
+        .await;
+    let id = created.data()["id"].as_str().unwrap().to_owned();
+    let first = created.data()["secret"].as_str().unwrap().to_owned();
+
+    let rotated = app
+        .post(
+            HOST,
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            Some(&key),
+            r#"{"grace_seconds":3600}"#,
+        )
+        .await;
+    rotated.assert_status(200);
+    let second = rotated.data()["secret"].as_str().unwrap();
+    assert!(second.starts_with("whsec_") && second != first);
+    assert!(rotated.data()["previous_secret_expires_at"].is_string());
+    let shown = app
+        .get(HOST, &format!("/api/v1/webhooks/{id}"), Some(&key))
+        .await;
+    assert!(
+        shown.data()["previous_secret_expires_at"].is_string(),
+        "the grace window shows on the endpoint"
+    );
+    app.post(
+        HOST,
+        &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        Some(&key),
+        "",
+    )
+    .await
+    .assert_status(200);
+    let r = app
+        .post(
+            HOST,
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            Some(&key),
+            r#"{"grace_seconds":604801}"#,
+        )
+        .await;
+    r.assert_problem(400, "invalid_request");
+
+    let deleted = app
+        .send(
+            reqwest::Method::DELETE,
+            HOST,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(&key),
+            &[],
+            None,
+        )
+        .await;
+    deleted.assert_status(200);
+    assert_eq!(deleted.data()["deleted"], true);
+    app.get(HOST, &format!("/api/v1/webhooks/{id}"), Some(&key))
+        .await
+        .assert_problem(404, "not_found");
+    let again = app
+        .send(
+            reqwest::Method::DELETE,
+            HOST,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(&key),
+            &[],
+            None,
+        )
+        .await;
+    again.assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn endpoints_are_tenant_scoped_and_listed_with_a_cursor() {
+    let app = TestApp::start().await;
+    let a = app
+        .key("alpha", "webhooks:read,webhooks:manage", 10_000)
+        .await;
+    let b = app
+        .key("beta", "webhooks:read,webhooks:manage", 10_000)
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let r = app.post(HOST, "/api/v1/webhooks", Some(&a), OK_BODY).await;
+        ids.push(r.data()["id"].as_str().unwrap().to_owned());
+    }
+    let (walked, pages) = app.walk(HOST, "/api/v1/webhooks?limit=2", &a).await;
+    assert_eq!(pages, 3);
+    assert_eq!(
+        walked
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    app.get(
+        "beta.localhost",
+        &format!("/api/v1/webhooks/{}", ids[0]),
+        Some(&b),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    assert!(
+        app.get("beta.localhost", "/api/v1/webhooks", Some(&b))
+            .await
+            .items()
+            .is_empty()
+    );
+    let wrong_method = app
+        .request(
+            reqwest::Method::PUT,
+            HOST,
+            "/api/v1/webhooks",
+            Some(&a),
+            &[],
+        )
+        .await;
+    wrong_method.assert_problem(405, "method_not_allowed");
+    let allow = wrong_method.header("allow").unwrap_or_default().to_owned();
+    assert!(
+        allow.contains("GET") && allow.contains("POST"),
+        "Allow: {allow}"
+    );
+}
