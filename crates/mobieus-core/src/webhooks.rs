@@ -81,6 +81,90 @@ pub async fn create(
     })
 }
 
+/// What to change on an endpoint; `None` leaves a field as it is (`label: Some(None)` clears it).
+#[derive(Clone, Debug, Default)]
+pub struct EndpointChanges {
+    pub url: Option<WebhookUrl>,
+    pub label: Option<Option<String>>,
+    pub events: Option<EventSelection>,
+    pub active: Option<bool>,
+}
+
+/// Changes an endpoint in place. Re-enabling clears its failure count and disabled reason;
+/// disabling by hand records who did it.
+pub async fn update(
+    db: &TenantDb,
+    id: &EndpointId,
+    changes: EndpointChanges,
+    actor: &str,
+) -> Result<Endpoint> {
+    let now = Timestamp::now();
+    let mut tx = db.begin().await?;
+    let before = tx
+        .endpoint_by_id(id)
+        .await?
+        .ok_or_else(|| CoreError::not_found("endpoint", id))?
+        .endpoint;
+    let mut ep = before.clone();
+    if let Some(url) = changes.url {
+        ep.url = url.as_str().to_owned();
+    }
+    if let Some(l) = changes.label {
+        ep.label = label(l)?;
+    }
+    if let Some(events) = changes.events {
+        ep.events = events;
+    }
+    match changes.active {
+        Some(true) if !before.active => {
+            ep.active = true;
+            ep.disabled_reason = None;
+            ep.disabled_at = None;
+            ep.consecutive_failures = 0;
+        }
+        Some(false) if before.active => {
+            ep.active = false;
+            ep.disabled_reason = Some(format!("disabled by {actor}"));
+            ep.disabled_at = Some(now);
+        }
+        _ => {}
+    }
+    ep.updated_at = now;
+    tx.save_endpoint(&ep).await?;
+    let mut changed = serde_json::Map::new();
+    if ep.url != before.url {
+        changed.insert("url".into(), json!({ "from": before.url, "to": ep.url }));
+    }
+    if ep.label != before.label {
+        changed.insert(
+            "label".into(),
+            json!({ "from": before.label, "to": ep.label }),
+        );
+    }
+    if ep.events != before.events {
+        changed.insert(
+            "events".into(),
+            json!({ "from": before.events, "to": ep.events }),
+        );
+    }
+    if ep.active != before.active {
+        changed.insert(
+            "active".into(),
+            json!({ "from": before.active, "to": ep.active }),
+        );
+    }
+    audit(
+        &mut tx,
+        actor,
+        "endpoint.updated",
+        id.as_str(),
+        serde_json::Value::Object(changed),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ep)
+}
+
 /// Deletes an endpoint with its deliveries.
 pub async fn delete(db: &TenantDb, id: &EndpointId, actor: &str) -> Result<()> {
     let mut tx = db.begin().await?;

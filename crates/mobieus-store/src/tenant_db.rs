@@ -330,4 +330,12 @@ impl TenantTx {
     ) -> Result<bool> {
         sqlite::disable_endpoint(&mut *self.tx, id, reason, now).await
     }
+
+    /// Saves an endpoint's url, label, events, active state and failure count.
+    pub async fn save_endpoint(
+        &mut self,
+        endpoint: &mobieus_domain::webhook::Endpoint,
+    ) -> Result<()> {
+        sqlite::save_endpoint(&mut *self.tx, endpoint).await
+    }
 }

@@ -36,6 +36,7 @@ problem documents with a stable `code`. Lists take `limit` (1-100, default 25) a
         crate::api::webhooks::list,
         crate::api::webhooks::create,
         crate::api::webhooks::get,
+        crate::api::webhooks::update,
         crate::api::webhooks::delete,
         crate::api::webhooks::rotate_secret,
     ),

@@ -294,3 +294,97 @@ async fn endpoints_are_tenant_scoped_and_listed_with_a_cursor() {
         "Allow: {allow}"
     );
 }
+
+#[tokio::test]
+async fn an_endpoint_is_changed_in_place_and_disabling_stops_its_deliveries() {
+    let app = TestApp::start().await;
+    let db = app.tenant("alpha").await;
+    let key = app
+        .key("alpha", "webhooks:read,webhooks:manage", 10_000)
+        .await;
+    let created = app
+        .post(HOST, "/api/v1/webhooks", Some(&key), OK_BODY)
+        .await;
+    let id = created.data()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/webhooks/{id}");
+    let patch = |body: &'static str| {
+        let (app, path, key) = (&app, path.clone(), key.clone());
+        async move {
+            app.send(
+                reqwest::Method::PATCH,
+                HOST,
+                &path,
+                Some(&key),
+                &[("content-type", "application/json")],
+                Some(body),
+            )
+            .await
+        }
+    };
+
+    let r = patch(r#"{"label":null,"events":["post.created","user.joined"],"url":"https://hooks2.example.com/x"}"#).await;
+    r.assert_status(200);
+    assert_eq!(r.data()["label"], serde_json::Value::Null);
+    assert_eq!(
+        r.data()["events"],
+        serde_json::json!(["user.joined", "post.created"])
+    );
+    assert_eq!(r.data()["url"], "https://hooks2.example.com/x");
+
+    let off = patch(r#"{"active":false}"#).await;
+    off.assert_status(200);
+    assert_eq!(off.data()["active"], false);
+    assert!(
+        off.data()["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("disabled by api_key:key_")
+    );
+    let joined = forum_join(&db, "ann").await;
+    assert!(
+        db.deliveries_of_event(&joined).await.unwrap().is_empty(),
+        "a disabled endpoint gets no deliveries"
+    );
+
+    let on = patch(r#"{"active":true}"#).await;
+    on.assert_status(200);
+    assert_eq!(
+        (
+            on.data()["active"].as_bool(),
+            on.data()["consecutive_failures"].as_u64()
+        ),
+        (Some(true), Some(0))
+    );
+    assert!(on.data()["disabled_reason"].is_null() && on.data()["disabled_at"].is_null());
+    let joined = forum_join(&db, "bob").await;
+    assert_eq!(db.deliveries_of_event(&joined).await.unwrap().len(), 1);
+
+    patch(r#"{"url":"https://10.0.0.1/"}"#)
+        .await
+        .assert_problem(422, "unsafe_webhook_url");
+    for (body, param) in [
+        (r#"{"colour":"red"}"#, "colour"),
+        (r#"{"active":"yes"}"#, "active"),
+        (r#"{"events":["nope"]}"#, "events"),
+    ] {
+        let r = patch(body).await;
+        r.assert_problem(400, "invalid_request");
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(param),
+            "{body}: {}",
+            r.body
+        );
+    }
+    let updates: Vec<_> = db
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "endpoint.updated")
+        .collect();
+    assert_eq!(updates.len(), 3, "one entry per accepted change");
+    assert_eq!(
+        updates[0].details["url"]["to"],
+        "https://hooks2.example.com/x"
+    );
+}

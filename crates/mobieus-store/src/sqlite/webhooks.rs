@@ -109,6 +109,27 @@ pub(crate) async fn delete_endpoint<'e>(
     Ok(done.rows_affected() == 1)
 }
 
+/// Writes an endpoint's settings as given (the use case decides them).
+pub(crate) async fn save_endpoint<'e>(e: impl SqliteExecutor<'e>, ep: &Endpoint) -> Result<()> {
+    sqlx::query(
+        "UPDATE webhook_endpoints SET url = ?, label = ?, events = ?, active = ?, disabled_reason = ?, disabled_at = ?,
+                consecutive_failures = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(&ep.url)
+    .bind(ep.label.as_deref())
+    .bind(ep.events.to_list())
+    .bind(ep.active)
+    .bind(ep.disabled_reason.as_deref())
+    .bind(ep.disabled_at.map(Timestamp::millis))
+    .bind(i64::from(ep.consecutive_failures))
+    .bind(ep.updated_at.millis())
+    .bind(ep.id.as_str())
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
 /// Replaces the secret, keeping the old one (sealed) until `previous_expires_at`.
 pub(crate) async fn rotate_secret<'e>(
     e: impl SqliteExecutor<'e>,

@@ -21,7 +21,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route(
             "/webhooks/{id}",
-            get(webhooks::get).delete(webhooks::delete),
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
         )
         .route(
             "/webhooks/{id}/rotate-secret",

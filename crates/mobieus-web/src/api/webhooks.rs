@@ -13,7 +13,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use mobieus_core::webhooks::{self, EndpointRequest};
+use mobieus_core::webhooks::{self, EndpointChanges, EndpointRequest};
 use mobieus_domain::page::CursorKind;
 use mobieus_domain::scope::Scope;
 use mobieus_domain::time::Timestamp;
@@ -184,6 +184,98 @@ pub(crate) async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
     Ok(One::new(record.endpoint))
+}
+
+/// Changes to an endpoint; fields left out stay as they are.
+#[derive(Debug, utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the body; parsed field by field in `update`"
+)]
+pub(crate) struct UpdateEndpoint {
+    /// A new https URL, checked like a new registration.
+    url: Option<String>,
+    /// A new label; `null` removes it.
+    label: Option<String>,
+    /// New event types, or `["*"]`.
+    events: Option<Vec<String>>,
+    /// `false` stops deliveries; `true` re-enables a disabled endpoint and clears its failure count.
+    active: Option<bool>,
+}
+
+/// Parses a PATCH body: each field optional, `label` nullable, nothing else allowed.
+fn changes(body: &[u8]) -> Result<EndpointChanges, ApiError> {
+    let fields: serde_json::Map<String, serde_json::Value> = body::json(body)?;
+    let mut changes = EndpointChanges::default();
+    for (name, value) in fields {
+        let wrong = |what: &str| ApiError::invalid(&name, format!("must be {what}"));
+        match name.as_str() {
+            "url" => {
+                let url = value.as_str().ok_or_else(|| wrong("a string"))?;
+                changes.url = Some(
+                    WebhookUrl::parse(url, LoopbackPolicy::Deny)
+                        .map_err(|e| ApiError::UnsafeWebhookUrl(e.to_string()))?,
+                );
+            }
+            "label" => {
+                changes.label = Some(match value {
+                    serde_json::Value::Null => None,
+                    serde_json::Value::String(s) => Some(s),
+                    _ => return Err(wrong("a string or null")),
+                });
+            }
+            "events" => {
+                let names: Vec<String> =
+                    serde_json::from_value(value).map_err(|_| wrong("a list of event types"))?;
+                changes.events = Some(
+                    EventSelection::parse(&names).map_err(|e| ApiError::invalid("events", e))?,
+                );
+            }
+            "active" => {
+                changes.active = Some(value.as_bool().ok_or_else(|| wrong("true or false"))?)
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    &name,
+                    "is not a field of a webhook endpoint",
+                ));
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// Change an endpoint's URL, label, events or active state without re-creating it.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "update_webhook",
+    tag = "Webhooks",
+    params(("id" = String, Path, description = "The endpoint id, `ep_…`")),
+    request_body = UpdateEndpoint,
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 200, description = "The endpoint as changed", body = One<Endpoint>),
+        (status = 400, description = "A malformed body or an unknown event type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new URL may not receive webhooks", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn update(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<One<Endpoint>, ApiError> {
+    principal.require(Scope::WebhooksManage)?;
+    let id = endpoint_id(&id)?;
+    let changes = changes(&body)?;
+    Ok(One::new(
+        webhooks::update(&db, &id, changes, &actor(&principal)).await?,
+    ))
 }
 
 /// Delete a webhook endpoint and its delivery history.
