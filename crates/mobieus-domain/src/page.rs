@@ -46,6 +46,7 @@ pub enum CursorKind {
     Users,
     Posts,
     Webhooks,
+    Deliveries,
 }
 
 impl CursorKind {
@@ -55,6 +56,7 @@ impl CursorKind {
             CursorKind::Users => "us",
             CursorKind::Posts => "po",
             CursorKind::Webhooks => "wh",
+            CursorKind::Deliveries => "dl",
         }
     }
 }

@@ -115,6 +115,31 @@ impl TenantDb {
         sqlite::event_json(&self.pool, event_id).await
     }
 
+    /// An endpoint's deliveries, oldest first, optionally of one status.
+    pub async fn deliveries_page(
+        &self,
+        endpoint: &EndpointId,
+        status: Option<mobieus_domain::webhook::DeliveryStatus>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
+        sqlite::deliveries_page(&self.pool, endpoint, status, after, limit).await
+    }
+
+    /// One delivery of an endpoint.
+    pub async fn delivery_by_id(
+        &self,
+        endpoint: &EndpointId,
+        id: &DeliveryId,
+    ) -> Result<Option<mobieus_domain::webhook::Delivery>> {
+        sqlite::delivery_by_id(&self.pool, endpoint, id).await
+    }
+
+    /// A delivery's attempts, in order.
+    pub async fn attempts(&self, id: &DeliveryId) -> Result<Vec<mobieus_domain::webhook::Attempt>> {
+        sqlite::attempts(&self.pool, id).await
+    }
+
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         sqlite::audit_log(&self.pool).await

@@ -30,6 +30,14 @@ const HOT: &[(&str, &str)] = &[
         "due deliveries (the worker's claim)",
         "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= 5 AND (lease_until IS NULL OR lease_until <= 5) ORDER BY next_attempt_at LIMIT 64",
     ),
+    (
+        "deliveries of an endpoint",
+        "SELECT d.id FROM webhook_deliveries d JOIN api_events e ON e.id = d.event_id WHERE d.endpoint_id = 'ep_x' AND d.position > 0 ORDER BY d.position LIMIT 26",
+    ),
+    (
+        "deliveries of an endpoint by status",
+        "SELECT d.id FROM webhook_deliveries d JOIN api_events e ON e.id = d.event_id WHERE d.endpoint_id = 'ep_x' AND d.status = 'failed' AND d.position > 0 ORDER BY d.position LIMIT 26",
+    ),
     ("deliveries of an event", "SELECT id FROM webhook_deliveries WHERE event_id = 'evt_x' ORDER BY endpoint_id"),
     ("attempts of a delivery", "SELECT number FROM delivery_attempts WHERE delivery_id = 'dlv_x' ORDER BY number"),
     ("edit history of a post", "SELECT body FROM post_revisions WHERE post_id = 3 ORDER BY id"),

@@ -39,6 +39,8 @@ problem documents with a stable `code`. Lists take `limit` (1-100, default 25) a
         crate::api::webhooks::update,
         crate::api::webhooks::delete,
         crate::api::webhooks::rotate_secret,
+        crate::api::deliveries::list,
+        crate::api::deliveries::get,
     ),
     components(schemas(Problem, Meta, ListMeta, EventDoc, User, UserRef, UserStatus, Role, Post, PostStatus, Thread)),
     modifiers(&Extras)
@@ -157,6 +159,21 @@ pub(crate) struct EventListParams {
     /// Start after this event (`evt_…`): resume following the feed from the last event
     /// you processed. Not together with `cursor`.
     after: Option<String>,
+}
+
+/// Parameters of `GET /api/v1/webhooks/{id}/deliveries`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documents the query; parsed by QueryParams")]
+pub(crate) struct DeliveryListParams {
+    /// Only deliveries in this state.
+    #[param(value_type = Option<mobieus_domain::webhook::DeliveryStatus>)]
+    status: Option<String>,
+    /// Items per page, 1-100.
+    #[param(minimum = 1, maximum = 100, default = 25)]
+    limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 /// Parameters of `GET /api/v1/posts`.

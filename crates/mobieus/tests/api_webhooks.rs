@@ -388,3 +388,128 @@ async fn an_endpoint_is_changed_in_place_and_disabling_stops_its_deliveries() {
         "https://hooks2.example.com/x"
     );
 }
+
+#[tokio::test]
+async fn deliveries_are_listed_by_status_and_shown_with_their_attempts() {
+    use mobieus_core::delivery::{self, DeliveryPolicy, Outcome};
+    use mobieus_domain::time::Timestamp;
+    let app = TestApp::start().await;
+    let db = app.tenant("alpha").await;
+    let key = app
+        .key("alpha", "webhooks:read,webhooks:manage", 10_000)
+        .await;
+    let created = app
+        .post(HOST, "/api/v1/webhooks", Some(&key), OK_BODY)
+        .await;
+    let id = created.data()["id"].as_str().unwrap().to_owned();
+    for name in ["ann", "bob", "cy"] {
+        forum_join(&db, name).await;
+    }
+    // One attempt, as the worker records it: a 500 with the headers it sent.
+    let far = Timestamp::now().plus_millis(86_400_000);
+    let claimed = db
+        .claim_due(far, far.plus_millis(1000), 1)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let attempt = mobieus_store::NewAttempt {
+        delivery: claimed.id.clone(),
+        number: 1,
+        started_at: Timestamp::now(),
+        duration_ms: 12,
+        request_headers: serde_json::json!({ "webhook-id": claimed.event_id, "mobieus-signature": "t=1,v1=ab" }),
+        response_status: Some(500),
+        response_excerpt: Some("oops".into()),
+        error: None,
+    };
+    delivery::record(
+        &db,
+        &DeliveryPolicy::default(),
+        &claimed,
+        &attempt,
+        Outcome::Failed {
+            gone: false,
+            retry_after: None,
+        },
+        0.0,
+    )
+    .await
+    .unwrap();
+
+    let all = app
+        .get(
+            HOST,
+            &format!("/api/v1/webhooks/{id}/deliveries"),
+            Some(&key),
+        )
+        .await;
+    all.assert_status(200);
+    assert_eq!(all.items().len(), 3);
+    assert!(
+        all.items()
+            .iter()
+            .all(|d| d["event_type"] == "user.joined" && d["status"] == "pending")
+    );
+    let (walked, pages) = app
+        .walk(
+            HOST,
+            &format!("/api/v1/webhooks/{id}/deliveries?status=pending&limit=2"),
+            &key,
+        )
+        .await;
+    assert_eq!((walked.len(), pages), (3, 2));
+    let none = app
+        .get(
+            HOST,
+            &format!("/api/v1/webhooks/{id}/deliveries?status=succeeded"),
+            Some(&key),
+        )
+        .await;
+    assert!(none.items().is_empty());
+    app.get(
+        HOST,
+        &format!("/api/v1/webhooks/{id}/deliveries?status=lost"),
+        Some(&key),
+    )
+    .await
+    .assert_problem(400, "invalid_request");
+
+    let one = app
+        .get(
+            HOST,
+            &format!("/api/v1/webhooks/{id}/deliveries/{}", claimed.id),
+            Some(&key),
+        )
+        .await;
+    one.assert_status(200);
+    assert_eq!(one.data()["attempts"], 1);
+    assert!(
+        one.data()["next_attempt_at"].is_string(),
+        "retried by the schedule"
+    );
+    let made = &one.data()["attempts_made"][0];
+    assert_eq!(
+        (made["number"].as_u64(), made["response_status"].as_u64()),
+        (Some(1), Some(500))
+    );
+    assert_eq!(made["request_headers"]["mobieus-signature"], "t=1,v1=ab");
+    app.get(
+        HOST,
+        &format!("/api/v1/webhooks/{id}/deliveries/dlv_00000000000000000000"),
+        Some(&key),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let other = app
+        .post(HOST, "/api/v1/webhooks", Some(&key), OK_BODY)
+        .await;
+    let other_id = other.data()["id"].as_str().unwrap();
+    app.get(
+        HOST,
+        &format!("/api/v1/webhooks/{other_id}/deliveries/{}", claimed.id),
+        Some(&key),
+    )
+    .await
+    .assert_problem(404, "not_found");
+}

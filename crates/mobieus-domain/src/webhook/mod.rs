@@ -1,6 +1,7 @@
 //! Webhook rules that need no I/O: signing secrets and signatures, the SSRF policy for
 //! target URLs and addresses, and the retry schedule. The delivery engine applies them.
 
+mod delivery;
 mod endpoint;
 mod retry;
 mod secret;
@@ -8,6 +9,7 @@ mod signature;
 mod ssrf;
 mod url;
 
+pub use delivery::{Attempt, Delivery, DeliveryStatus};
 pub use endpoint::{BadSelection, DeliveryId, Endpoint, EndpointId, EventSelection};
 pub use retry::{BadSchedule, RetrySchedule};
 pub use secret::{BadSecret, WebhookSecret};

@@ -3,9 +3,9 @@
 //! at-least-once, never lost.
 
 use super::corrupt;
-use crate::{ClaimedDelivery, DeliveryState, NewAttempt, Result};
+use crate::{ClaimedDelivery, DeliveryState, NewAttempt, Page, Result};
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{DeliveryId, EndpointId};
+use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use sqlx::SqliteExecutor;
 
 /// Leases up to `batch` due deliveries until `lease_until`, oldest due first, in one
@@ -133,4 +133,114 @@ pub(crate) async fn event_json<'e>(
             .fetch_optional(e)
             .await?,
     )
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.position, d.id, d.event_id, e.type AS event_type, d.endpoint_id, d.status, d.attempts,
+            d.next_attempt_at, d.created_at, d.updated_at
+     FROM webhook_deliveries d JOIN api_events e ON e.id = d.event_id";
+
+fn delivery_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<(i64, Delivery)> {
+    use sqlx::Row;
+    let id: String = row.try_get("id")?;
+    let endpoint: String = row.try_get("endpoint_id")?;
+    let status: String = row.try_get("status")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok((
+        row.try_get("position")?,
+        Delivery {
+            id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
+            event_id: row.try_get("event_id")?,
+            event_type: row.try_get("event_type")?,
+            endpoint_id: EndpointId::parse(&endpoint)
+                .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
+            status: DeliveryStatus::parse(&status)
+                .ok_or_else(|| corrupt("delivery status", &status))?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            next_attempt_at: row
+                .try_get::<Option<i64>, _>("next_attempt_at")?
+                .map(Timestamp::from_millis),
+            created_at: Timestamp::from_millis(row.try_get("created_at")?),
+            updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
+        },
+    ))
+}
+
+/// An endpoint's deliveries, oldest first, optionally of one status.
+pub(crate) async fn deliveries_page<'e>(
+    e: impl SqliteExecutor<'e>,
+    endpoint: &EndpointId,
+    status: Option<DeliveryStatus>,
+    after: i64,
+    limit: u32,
+) -> Result<Page<Delivery>> {
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(DELIVERY_SELECT);
+    q.push(" WHERE d.endpoint_id = ")
+        .push_bind(endpoint.as_str());
+    if let Some(status) = status {
+        q.push(" AND d.status = ").push_bind(status.as_str());
+    }
+    q.push(" AND d.position > ").push_bind(after);
+    q.push(" ORDER BY d.position LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    let rows = q.build().fetch_all(e).await?;
+    let items = rows
+        .iter()
+        .map(delivery_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    let page = super::forum::paginate(items, limit, |(position, _)| *position);
+    Ok(Page {
+        items: page.items.into_iter().map(|(_, d)| d).collect(),
+        next_after: page.next_after,
+    })
+}
+
+/// One delivery of an endpoint.
+pub(crate) async fn delivery_by_id<'e>(
+    e: impl SqliteExecutor<'e>,
+    endpoint: &EndpointId,
+    id: &DeliveryId,
+) -> Result<Option<Delivery>> {
+    let sql = format!("{DELIVERY_SELECT} WHERE d.endpoint_id = ? AND d.id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(endpoint.as_str())
+        .bind(id.as_str())
+        .fetch_optional(e)
+        .await?;
+    Ok(row
+        .as_ref()
+        .map(delivery_from_row)
+        .transpose()?
+        .map(|(_, d)| d))
+}
+
+/// A delivery's attempts, first first.
+pub(crate) async fn attempts<'e>(
+    e: impl SqliteExecutor<'e>,
+    id: &DeliveryId,
+) -> Result<Vec<Attempt>> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT number, started_at, duration_ms, request_headers, response_status, response_excerpt, error
+         FROM delivery_attempts WHERE delivery_id = ? ORDER BY number",
+    )
+    .bind(id.as_str())
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let headers: String = row.try_get("request_headers")?;
+            Ok(Attempt {
+                number: u32::try_from(row.try_get::<i64, _>("number")?).unwrap_or(0),
+                started_at: Timestamp::from_millis(row.try_get("started_at")?),
+                duration_ms: u64::try_from(row.try_get::<i64, _>("duration_ms")?).unwrap_or(0),
+                request_headers: serde_json::from_str(&headers)
+                    .map_err(|_| corrupt("request headers", &headers))?,
+                response_status: row
+                    .try_get::<Option<i64>, _>("response_status")?
+                    .and_then(|s| u16::try_from(s).ok()),
+                response_excerpt: row.try_get("response_excerpt")?,
+                error: row.try_get("error")?,
+            })
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! `/api/v1`: one module per resource. Every handler first asks for its scope.
 
+pub(crate) mod deliveries;
 pub(crate) mod events;
 pub(crate) mod posts;
 pub(crate) mod users;
@@ -28,6 +29,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/webhooks/{id}/rotate-secret",
             post(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/deliveries", get(deliveries::list))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}",
+            get(deliveries::get),
         )
 }
 

@@ -20,7 +20,8 @@ CREATE TABLE webhook_endpoints (
 CREATE INDEX webhook_endpoints_active ON webhook_endpoints (active);
 
 CREATE TABLE webhook_deliveries (
-    id              TEXT PRIMARY KEY,
+    position        INTEGER PRIMARY KEY,                 -- list order; only grows
+    id              TEXT NOT NULL UNIQUE,
     event_id        TEXT NOT NULL REFERENCES api_events (id),
     endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
     status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled')),
@@ -32,7 +33,8 @@ CREATE TABLE webhook_deliveries (
 );
 -- The worker's claim: due pending deliveries, oldest due first.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, position);
+CREATE INDEX webhook_deliveries_endpoint_status ON webhook_deliveries (endpoint_id, status, position);
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, endpoint_id);
 
 CREATE TABLE delivery_attempts (
