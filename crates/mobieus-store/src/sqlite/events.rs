@@ -1,6 +1,6 @@
 //! The public event feed (the outbox table).
 
-use super::forum::paginate;
+use super::paginate;
 use crate::{EventFilter, Page, Result, StoredEvent};
 use mobieus_domain::event::Event;
 use mobieus_domain::time::Timestamp;

@@ -2,6 +2,7 @@
 //! and a read inside a write transaction.
 
 use super::corrupt;
+use super::paginate;
 use crate::{ModerationRecord, Page, PostFilter, Result};
 use mobieus_domain::forum::{
     Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId, UserRef, UserStatus,
@@ -355,17 +356,4 @@ pub(crate) async fn insert_moderation<'e>(
     .execute(e)
     .await?;
     Ok(())
-}
-
-/// Cuts a `limit + 1` fetch down to `limit` and says where the next page starts.
-pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> Page<T> {
-    let limit = limit as usize;
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next_after = if more {
-        items.last().map(position)
-    } else {
-        None
-    };
-    Page { items, next_after }
 }

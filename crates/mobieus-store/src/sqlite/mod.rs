@@ -19,7 +19,7 @@ pub(crate) use keys::{api_key_by_hash, api_keys, insert_api_key, revoke_api_key,
 pub(crate) use queue::*;
 pub(crate) use webhooks::*;
 
-use crate::StoreError;
+use crate::{Page, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -95,4 +95,27 @@ pub(crate) fn map_error(e: sqlx::Error) -> StoreError {
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+/// Cuts a `limit + 1` fetch down to `limit` and says where the next page starts.
+pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> Page<T> {
+    let limit = limit as usize;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next_after = if more {
+        items.last().map(position)
+    } else {
+        None
+    };
+    Page { items, next_after }
+}
+
+/// [`paginate`] for rows fetched with their position beside them (`(position, item)`),
+/// for lists whose items do not carry their position themselves.
+pub(crate) fn paginate_positioned<T>(items: Vec<(i64, T)>, limit: u32) -> Page<T> {
+    let page = paginate(items, limit, |(position, _)| *position);
+    Page {
+        items: page.items.into_iter().map(|(_, item)| item).collect(),
+        next_after: page.next_after,
+    }
 }

@@ -187,11 +187,7 @@ pub(crate) async fn deliveries_page<'e>(
         .iter()
         .map(delivery_from_row)
         .collect::<Result<Vec<_>>>()?;
-    let page = super::forum::paginate(items, limit, |(position, _)| *position);
-    Ok(Page {
-        items: page.items.into_iter().map(|(_, d)| d).collect(),
-        next_after: page.next_after,
-    })
+    Ok(super::paginate_positioned(items, limit))
 }
 
 /// One delivery of an endpoint.

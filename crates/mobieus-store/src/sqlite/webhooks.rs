@@ -91,11 +91,7 @@ pub(crate) async fn endpoints_page<'e>(
     for row in &rows {
         items.push((row.try_get::<i64, _>("position")?, endpoint_from_row(row)?));
     }
-    let page = super::forum::paginate(items, limit, |(position, _)| *position);
-    Ok(Page {
-        items: page.items.into_iter().map(|(_, r)| r).collect(),
-        next_after: page.next_after,
-    })
+    Ok(super::paginate_positioned(items, limit))
 }
 
 pub(crate) async fn delete_endpoint<'e>(

@@ -1,6 +1,7 @@
 //! `/api/v1/webhooks/{id}/deliveries`: an endpoint's deliveries, and one delivery with
 //! every attempt as it went over the wire (the request headers, signatures included).
 
+use super::webhooks::existing_endpoint;
 use crate::auth::ApiPrincipal;
 use crate::envelope::{List, One};
 use crate::openapi::DeliveryListParams;
@@ -10,7 +11,7 @@ use axum::Extension;
 use axum::extract::{Path, RawQuery};
 use mobieus_domain::page::CursorKind;
 use mobieus_domain::scope::Scope;
-use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
+use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus};
 use mobieus_store::TenantDb;
 use serde::Serialize;
 
@@ -20,14 +21,6 @@ pub(crate) struct DeliveryWithAttempts {
     #[serde(flatten)]
     delivery: Delivery,
     attempts_made: Vec<Attempt>,
-}
-
-async fn endpoint(db: &TenantDb, id: &str) -> Result<EndpointId, ApiError> {
-    let id = EndpointId::parse(id).ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
-    db.endpoint_by_id(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
-    Ok(id)
 }
 
 /// List an endpoint's deliveries, oldest first.
@@ -65,7 +58,7 @@ pub(crate) async fn list(
         .transpose()?;
     let (limit, after) = (q.limit()?, q.cursor(CursorKind::Deliveries)?);
     q.finish()?;
-    let endpoint = endpoint(&db, &id).await?;
+    let endpoint = existing_endpoint(&db, &id).await?.id;
     let page = db
         .deliveries_page(&endpoint, status, after, limit.get())
         .await?;
@@ -97,7 +90,7 @@ pub(crate) async fn get(
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<One<DeliveryWithAttempts>, ApiError> {
     principal.require(Scope::WebhooksRead)?;
-    let endpoint = endpoint(&db, &id).await?;
+    let endpoint = existing_endpoint(&db, &id).await?.id;
     let not_found = || ApiError::not_found("delivery");
     let delivery_id = DeliveryId::parse(&delivery_id).ok_or_else(not_found)?;
     let delivery = db

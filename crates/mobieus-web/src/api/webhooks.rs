@@ -77,6 +77,14 @@ fn endpoint_id(id: &str) -> Result<EndpointId, ApiError> {
     EndpointId::parse(id).ok_or_else(|| ApiError::not_found("webhook endpoint"))
 }
 
+/// The endpoint a path names, or `404 not_found` (also for a malformed id).
+pub(crate) async fn existing_endpoint(db: &TenantDb, id: &str) -> Result<Endpoint, ApiError> {
+    let record = db.endpoint_by_id(&endpoint_id(id)?).await?;
+    record
+        .map(|r| r.endpoint)
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))
+}
+
 /// List webhook endpoints, oldest first.
 #[utoipa::path(
     get,
@@ -179,11 +187,7 @@ pub(crate) async fn get(
     Path(id): Path<String>,
 ) -> Result<One<Endpoint>, ApiError> {
     principal.require(Scope::WebhooksRead)?;
-    let record = db
-        .endpoint_by_id(&endpoint_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
-    Ok(One::new(record.endpoint))
+    Ok(One::new(existing_endpoint(&db, &id).await?))
 }
 
 /// Changes to an endpoint; fields left out stay as they are.
