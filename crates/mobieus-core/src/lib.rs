@@ -9,7 +9,9 @@ mod error;
 pub mod forum;
 pub mod keys;
 mod outbox;
+pub mod resend;
 pub mod tenants;
+pub mod url_guard;
 pub mod webhooks;
 
 pub use error::CoreError;

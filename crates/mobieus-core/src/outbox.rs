@@ -4,6 +4,7 @@
 use crate::Result;
 use mobieus_domain::event::{Event, EventData, EventId};
 use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::{DeliveryId, EndpointId};
 use mobieus_store::TenantTx;
 
 /// What a use case made, and the id of the event it published.
@@ -22,6 +23,19 @@ pub(crate) async fn publish(tx: &mut TenantTx, at: Timestamp, data: EventData) -
         tx.insert_delivery(event.id.as_str(), &endpoint, at).await?;
     }
     Ok(event.id)
+}
+
+/// Writes an event meant for one endpoint only (`webhook.test`) and its one delivery.
+pub(crate) async fn publish_to(
+    tx: &mut TenantTx,
+    at: Timestamp,
+    data: EventData,
+    endpoint: &EndpointId,
+) -> Result<(EventId, DeliveryId)> {
+    let event = Event::new(tx.slug().clone(), at, data);
+    tx.insert_event(&event, &event.to_json()).await?;
+    let delivery = tx.insert_delivery(event.id.as_str(), endpoint, at).await?;
+    Ok((event.id, delivery))
 }
 
 /// Records who changed what, in the transaction of the change.

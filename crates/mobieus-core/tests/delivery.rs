@@ -99,6 +99,7 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
             .await
             .unwrap()
             .unwrap()
+            .1
             .contains("\"user.joined\"")
     );
 }

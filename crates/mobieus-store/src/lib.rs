@@ -12,15 +12,17 @@ mod records;
 mod sqlite;
 mod store;
 mod tenant_db;
+mod work_signal;
 
 pub use error::StoreError;
 pub use records::{
     AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord,
-    EventFilter, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page, PostFilter,
-    StoredEvent, Tenant,
+    EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page,
+    PostFilter, StoredAnswer, StoredEvent, Tenant,
 };
 pub use store::{Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};
+pub use work_signal::WorkSignal;
 
 /// The result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

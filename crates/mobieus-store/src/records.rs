@@ -130,7 +130,7 @@ pub struct EndpointRecord {
 }
 
 /// The actions the audit log records.
-pub const AUDIT_ACTIONS: [&str; 7] = [
+pub const AUDIT_ACTIONS: [&str; 8] = [
     "api_key.created",
     "api_key.revoked",
     "endpoint.created",
@@ -138,6 +138,7 @@ pub const AUDIT_ACTIONS: [&str; 7] = [
     "endpoint.deleted",
     "endpoint.secret_rotated",
     "endpoint.disabled",
+    "endpoint.recovered",
 ];
 
 pub(crate) fn audit_action(s: &str) -> Option<&'static str> {
@@ -191,4 +192,25 @@ pub enum DeliveryState {
     Retry { at: Timestamp },
     Failed,
     Cancelled,
+}
+
+/// An answer kept for an idempotency key; the body sealed with the master key.
+#[derive(Clone, Debug)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub content_type: String,
+    pub sealed_body: Vec<u8>,
+}
+
+/// What an idempotency key allows a request to do.
+#[derive(Clone, Debug)]
+pub enum IdempotencyClaim {
+    /// The first request with this key: run it.
+    Started,
+    /// A repeat: give this answer again.
+    Replay(StoredAnswer),
+    /// The first request with this key is still running.
+    InUse,
+    /// The key was used for a different request.
+    Mismatch,
 }

@@ -1,7 +1,7 @@
 //! The [`Store`]: the control database, and the door to each tenant's database.
 
 use crate::sqlite;
-use crate::{Result, StoreError, Tenant, TenantDb};
+use crate::{Result, StoreError, Tenant, TenantDb, WorkSignal};
 use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::{HostName, TenantSlug};
 use mobieus_domain::time::Timestamp;
@@ -39,6 +39,7 @@ pub struct Store {
     /// are never removed, so a hit stays true, while a miss must be asked again (the CLI
     /// may create that tenant a moment later).
     hosts: Arc<RwLock<HashMap<HostName, TenantSlug>>>,
+    signal: Arc<WorkSignal>,
 }
 
 impl Store {
@@ -57,6 +58,7 @@ impl Store {
             tenants_dir,
             open: Arc::default(),
             hosts: Arc::default(),
+            signal: Arc::default(),
         })
     }
 
@@ -67,10 +69,15 @@ impl Store {
             return Err(StoreError::Conflict { what: "tenant" });
         }
         // The database exists and is migrated before any process can find the tenant.
-        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug)).await?;
+        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug), self.signal.clone()).await?;
         let tenant = sqlite::insert_tenant(&self.control, slug, hosts, Timestamp::now()).await?;
         self.cache(db);
         Ok(tenant)
+    }
+
+    /// Raised when a transaction of this process enqueues deliveries.
+    pub fn work_signal(&self) -> &Arc<WorkSignal> {
+        &self.signal
     }
 
     /// The key that seals secrets at rest.
@@ -118,7 +125,7 @@ impl Store {
         if let Some(db) = self.read_cache(slug) {
             return Ok(db);
         }
-        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug)).await?;
+        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug), self.signal.clone()).await?;
         Ok(self.cache(db))
     }
 

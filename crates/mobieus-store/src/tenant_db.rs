@@ -1,10 +1,12 @@
 //! Tenant-scoped handles: [`TenantDb`] for reads on one tenant's database and
 //! [`TenantTx`] for one write transaction on it. The only way to a tenant's rows.
 
+use crate::WorkSignal;
 use crate::sqlite::{self, Tx};
 use crate::{
     ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord, EventFilter,
-    ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page, PostFilter, Result, StoredEvent,
+    IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page, PostFilter,
+    Result, StoredAnswer, StoredEvent,
 };
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
@@ -14,19 +16,26 @@ use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{DeliveryId, EndpointId};
 use std::path::Path;
+use std::sync::Arc;
 
 /// One tenant's database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct TenantDb {
     slug: TenantSlug,
     pool: sqlite::Pool,
+    signal: Arc<WorkSignal>,
 }
 
 impl TenantDb {
-    pub(crate) async fn open(slug: TenantSlug, path: &Path) -> Result<Self> {
+    pub(crate) async fn open(
+        slug: TenantSlug,
+        path: &Path,
+        signal: Arc<WorkSignal>,
+    ) -> Result<Self> {
         Ok(Self {
             slug,
             pool: sqlite::open_tenant(path).await?,
+            signal,
         })
     }
 
@@ -39,6 +48,8 @@ impl TenantDb {
         Ok(TenantTx {
             slug: self.slug.clone(),
             tx: sqlite::begin_write(&self.pool).await?,
+            signal: self.signal.clone(),
+            enqueued: false,
         })
     }
 
@@ -110,8 +121,18 @@ impl TenantDb {
         sqlite::claim_due(&self.pool, now, lease_until, batch).await
     }
 
-    /// The stored JSON of an event: the exact body its deliveries send.
-    pub async fn event_json(&self, event_id: &str) -> Result<Option<String>> {
+    /// Drops previous signing secrets whose grace window is over; returns how many went.
+    pub async fn purge_expired_secrets(&self, now: Timestamp) -> Result<u64> {
+        sqlite::purge_expired_secrets(&self.pool, now).await
+    }
+
+    /// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile).
+    pub async fn cancel_delivery(&self, id: &DeliveryId, now: Timestamp) -> Result<()> {
+        sqlite::cancel_delivery(&self.pool, id, now).await
+    }
+
+    /// The type of an event and its stored JSON: the exact body its deliveries send.
+    pub async fn event_json(&self, event_id: &str) -> Result<Option<(String, String)>> {
         sqlite::event_json(&self.pool, event_id).await
     }
 
@@ -140,6 +161,52 @@ impl TenantDb {
         sqlite::attempts(&self.pool, id).await
     }
 
+    /// Claims an idempotency key for a request with this fingerprint (see
+    /// [`IdempotencyClaim`]); keys live 24 hours.
+    pub async fn claim_idempotency_key(
+        &self,
+        key_id: &ApiKeyId,
+        key: &str,
+        fingerprint: &[u8],
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        // A first request that has not finished in a minute died with its process.
+        const STALE_MS: i64 = 60 * 1000;
+        let mut tx = sqlite::begin_write(&self.pool).await?;
+        let claim = sqlite::idempotency::claim(
+            &mut tx,
+            key_id,
+            key,
+            fingerprint,
+            now,
+            now.plus_millis(-DAY_MS),
+            now.plus_millis(-STALE_MS),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    /// Keeps the first answer given for an idempotency key.
+    pub async fn complete_idempotency_key(
+        &self,
+        key_id: &ApiKeyId,
+        key: &str,
+        answer: &StoredAnswer,
+    ) -> Result<()> {
+        let mut tx = sqlite::begin_write(&self.pool).await?;
+        sqlite::idempotency::complete(&mut tx, key_id, key, answer).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Forgets an idempotency key whose request failed on the server's side.
+    pub async fn release_idempotency_key(&self, key_id: &ApiKeyId, key: &str) -> Result<()> {
+        let mut tx = sqlite::begin_write(&self.pool).await?;
+        sqlite::idempotency::release(&mut tx, key_id, key).await?;
+        Ok(tx.commit().await?)
+    }
+
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         sqlite::audit_log(&self.pool).await
@@ -161,6 +228,9 @@ impl TenantDb {
 pub struct TenantTx {
     slug: TenantSlug,
     tx: Tx,
+    signal: Arc<WorkSignal>,
+    /// Whether this transaction made a delivery due; the worker is woken on commit.
+    enqueued: bool,
 }
 
 impl TenantTx {
@@ -169,7 +239,11 @@ impl TenantTx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await?;
+        if self.enqueued {
+            self.signal.raise(&self.slug);
+        }
+        Ok(())
     }
 
     pub async fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
@@ -322,7 +396,19 @@ impl TenantTx {
         endpoint: &EndpointId,
         at: Timestamp,
     ) -> Result<DeliveryId> {
+        self.enqueued = true;
         sqlite::insert_delivery(&mut *self.tx, event_id, endpoint, at).await
+    }
+
+    /// The events whose latest delivery to `endpoint` failed or was cancelled, created in
+    /// [since, until).
+    pub async fn events_to_recover(
+        &mut self,
+        endpoint: &EndpointId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<String>> {
+        sqlite::events_to_recover(&mut *self.tx, endpoint, since, until).await
     }
 
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {

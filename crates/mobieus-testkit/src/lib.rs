@@ -24,6 +24,8 @@ pub use response::TestResponse;
 
 use mobieus_core::keys::{self, KeyRequest, MintedKey};
 use mobieus_core::tenants;
+use mobieus_core::url_guard::UrlGuard;
+use mobieus_delivery::WorkerConfig;
 use mobieus_domain::api_key::{KeyMode, RateLimit};
 use mobieus_domain::scope::Scopes;
 use mobieus_domain::tenant::TenantSlug;
@@ -41,13 +43,62 @@ pub struct TestApp {
     store: Store,
     client: reqwest::Client,
     server: JoinHandle<()>,
+    worker: Option<(mobieus_delivery::Worker, JoinHandle<()>)>,
     // Declared last so the server stops before its files go.
     data_dir: tempfile::TempDir,
+}
+
+/// How a [`TestApp`] runs: the SSRF guard the API and worker share, and whether the
+/// delivery worker runs in-process.
+#[derive(Debug)]
+pub struct TestOptions {
+    pub guard: UrlGuard,
+    /// `Some`: the delivery worker runs beside the server with this configuration.
+    pub worker: Option<WorkerConfig>,
+}
+
+impl Default for TestOptions {
+    /// The production guard (system resolver, loopback refused) and no worker.
+    fn default() -> Self {
+        Self {
+            guard: UrlGuard::system(),
+            worker: None,
+        }
+    }
+}
+
+impl TestOptions {
+    /// Loopback webhook targets allowed, a worker with a fast poll and `schedule` as its
+    /// retry schedule, trusting `ca_file` for HTTPS targets.
+    pub fn delivering(schedule: &str, ca_file: Option<&Path>) -> Self {
+        let mut config = WorkerConfig {
+            poll_interval: Duration::from_millis(200),
+            maintenance_interval: Duration::from_millis(500),
+            ..WorkerConfig::default()
+        };
+        config.policy.schedule =
+            mobieus_domain::webhook::RetrySchedule::parse(schedule).expect("a retry schedule");
+        config.client.ca_file = ca_file.map(Path::to_path_buf);
+        config.client.total_timeout = Duration::from_secs(5);
+        Self {
+            guard: UrlGuard::new(
+                std::sync::Arc::new(mobieus_core::url_guard::SystemResolver),
+                mobieus_domain::webhook::LoopbackPolicy::Allow,
+            ),
+            worker: Some(config),
+        }
+    }
 }
 
 impl TestApp {
     /// Creates a data dir, opens the store on it, and serves the whole app on loopback.
     pub async fn start() -> Self {
+        Self::start_with(TestOptions::default()).await
+    }
+
+    /// Like [`TestApp::start`], with the guard and worker of `options`.
+    pub async fn start_with(options: TestOptions) -> Self {
+        mobieus_delivery::install_crypto();
         let data_dir = tempfile::Builder::new()
             .prefix("mobieus-test-")
             .tempdir()
@@ -55,7 +106,17 @@ impl TestApp {
         let store = Store::open(&StoreConfig::new(data_dir.path()))
             .await
             .expect("open the store");
-        let app = mobieus_web::router(mobieus_web::AppState::new(store.clone()));
+        let worker = options.worker.map(|config| {
+            let worker =
+                mobieus_delivery::Worker::new(store.clone(), options.guard.clone(), config)
+                    .expect("start the delivery worker");
+            let running = worker.clone();
+            let handle = tokio::spawn(async move {
+                running.run(std::future::pending()).await;
+            });
+            (worker, handle)
+        });
+        let app = mobieus_web::router(mobieus_web::AppState::new(store.clone(), options.guard));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -72,8 +133,14 @@ impl TestApp {
             store,
             client: client(),
             server,
+            worker,
             data_dir,
         }
+    }
+
+    /// The in-process delivery worker, when the options asked for one.
+    pub fn worker(&self) -> Option<&mobieus_delivery::Worker> {
+        self.worker.as_ref().map(|(w, _)| w)
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -296,11 +363,15 @@ pub fn encode(s: &str) -> String {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some((_, handle)) = &self.worker {
+            handle.abort();
+        }
     }
 }
 
 /// An HTTP client for loopback only: no proxies, no redirects, short timeouts.
 pub fn client() -> reqwest::Client {
+    mobieus_delivery::install_crypto();
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

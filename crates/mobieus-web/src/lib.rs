@@ -10,6 +10,7 @@ mod auth;
 mod body;
 mod docs;
 mod envelope;
+mod idempotency;
 mod openapi;
 mod problem;
 mod query;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     let api_v1 = api::routes()
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), idempotency::idempotent))
         .layer(from_fn_with_state(state.clone(), auth::require_api_key))
         .layer(from_fn_with_state(state.clone(), tenant::resolve_tenant));
     Router::new()

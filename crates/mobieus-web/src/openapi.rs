@@ -41,6 +41,9 @@ problem documents with a stable `code`. Lists take `limit` (1-100, default 25) a
         crate::api::webhooks::rotate_secret,
         crate::api::deliveries::list,
         crate::api::deliveries::get,
+        crate::api::resend::test,
+        crate::api::resend::replay,
+        crate::api::resend::recover,
     ),
     components(schemas(Problem, Meta, ListMeta, EventDoc, User, UserRef, UserStatus, Role, Post, PostStatus, Thread)),
     modifiers(&Extras)

@@ -28,6 +28,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("this URL may not receive webhooks: {0}")]
     UnsafeWebhookUrl(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("a request with this Idempotency-Key is still running; retry when it has finished")]
+    IdempotencyKeyInUse,
+    #[error("this Idempotency-Key was used for a different request (method, path or body)")]
+    IdempotencyKeyReused,
     #[error("this method is not allowed on this resource")]
     MethodNotAllowed,
     #[error("no tenant is served at this host")]
@@ -54,7 +60,10 @@ impl ApiError {
             ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::UnsafeWebhookUrl(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsafeWebhookUrl(_) | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Conflict(_) | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::NotFound(_) | ApiError::UnknownTenant => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,6 +80,9 @@ impl ApiError {
             ApiError::InvalidRequest { .. } => "invalid_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::UnsafeWebhookUrl(_) => "unsafe_webhook_url",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::IdempotencyKeyInUse => "idempotency_key_in_use",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnknownTenant => "unknown_tenant",
             ApiError::Internal(_) => "internal_error",
@@ -90,9 +102,8 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound { what, .. } => ApiError::not_found(what),
             CoreError::Invalid(v) => ApiError::invalid(v.field, v.message),
             CoreError::Store(s) => s.into(),
-            other @ (CoreError::Refused(_) | CoreError::Conflict(_)) => {
-                ApiError::invalid("request", other)
-            }
+            CoreError::Conflict(message) => ApiError::Conflict(message),
+            other @ CoreError::Refused(_) => ApiError::invalid("request", other),
         }
     }
 }
@@ -111,7 +122,8 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code: `missing_api_key`, `invalid_api_key`,
     /// `insufficient_scope`, `rate_limited`, `invalid_request`, `not_found`, `unsafe_webhook_url`,
-    /// `method_not_allowed`, `unknown_tenant`, `internal_error`.
+    /// `conflict`, `idempotency_key_in_use`, `idempotency_key_reused`, `method_not_allowed`,
+    /// `unknown_tenant`, `internal_error`.
     #[schema(example = "invalid_api_key")]
     pub code: String,
     /// The request's id, as in the `X-Request-Id` header.

@@ -1,8 +1,10 @@
 //! The command line, as operators and later issues script against it.
 
 use clap::{Args, Parser, Subcommand};
+use mobieus_domain::webhook::{RetrySchedule, parse_duration};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// mobieus: a multi-tenant community server with a public API and event feed.
 #[derive(Debug, Parser)]
@@ -36,9 +38,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API and docs over HTTP.
+    /// Serve the API and docs over HTTP, with the webhook delivery worker in-process.
     Serve(ServeArgs),
-    /// Create (once) a demo tenant with members, posts and moderation, mint a read key, and serve.
+    /// Run the webhook delivery worker alone (beside `serve --no-worker`, or from cron with --once).
+    Worker(WorkerCmdArgs),
+    /// Create (once) a demo tenant with members, posts and moderation, mint a read key, register
+    /// a webhook to a loopback receiver that checks every signature, and serve.
     Demo(ServeArgs),
     /// Manage tenants.
     #[command(subcommand)]
@@ -60,6 +65,80 @@ pub struct ServeArgs {
         value_name = "ADDR"
     )]
     pub listen: SocketAddr,
+
+    /// Do not run the delivery worker in this process (run `mobieus worker` instead).
+    #[arg(long)]
+    pub no_worker: bool,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerCmdArgs {
+    /// Deliver what is due now, wait for it, and exit (cron mode).
+    #[arg(long)]
+    pub once: bool,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+/// Which webhook targets are allowed.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// FOR DEVELOPMENT AND TESTS ONLY: also allow webhook URLs on loopback (http or https to
+    /// 127.0.0.0/8, ::1 and localhost names). Every other private address stays refused.
+    #[arg(long, env = "MOBIEUS_WEBHOOK_ALLOW_LOOPBACK")]
+    pub webhook_allow_loopback: bool,
+
+    /// A PEM file of extra CA certificates trusted for webhook targets.
+    #[arg(long, env = "MOBIEUS_WEBHOOK_CA_FILE", value_name = "FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
+}
+
+/// How the delivery worker runs.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Webhook requests in flight at once.
+    #[arg(long, env = "MOBIEUS_DELIVERY_CONCURRENCY", value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub delivery_concurrency: u16,
+
+    /// The wait before each attempt, comma-separated (units ms, s, m, h, d); after the last
+    /// attempt fails the delivery is `failed`.
+    #[arg(long, env = "MOBIEUS_RETRY_SCHEDULE", value_name = "WAITS",
+          default_value = "0s,1m,5m,30m,2h,6h,24h", value_parser = parse_schedule)]
+    pub retry_schedule: RetrySchedule,
+
+    /// Disable an endpoint after this many consecutive failed attempts.
+    #[arg(long, env = "MOBIEUS_AUTO_DISABLE_AFTER", value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub auto_disable_after: u32,
+
+    /// How long to wait for a webhook target to accept the connection.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
+    pub connect_timeout: Duration,
+
+    /// How long a whole attempt may take: connect, send, and read the answer.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_timeout)]
+    pub request_timeout: Duration,
+}
+
+fn parse_schedule(s: &str) -> Result<RetrySchedule, String> {
+    RetrySchedule::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    parse_duration(s)
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(300))
+        .ok_or_else(|| format!("{s:?}: use a duration from 1ms to 300s such as 500ms, 5s or 2m"))
 }
 
 #[derive(Debug, Subcommand)]

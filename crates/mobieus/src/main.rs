@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 /// `info`; one-shot commands only warnings, unless `RUST_LOG` says otherwise.
 fn init_logging(command: &Command) {
     let default = match command {
-        Command::Serve(_) | Command::Demo(_) => "info",
+        Command::Serve(_) | Command::Demo(_) | Command::Worker(_) => "info",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

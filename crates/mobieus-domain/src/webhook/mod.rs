@@ -11,8 +11,8 @@ mod url;
 
 pub use delivery::{Attempt, Delivery, DeliveryStatus};
 pub use endpoint::{BadSelection, DeliveryId, Endpoint, EndpointId, EventSelection};
-pub use retry::{BadSchedule, RetrySchedule};
+pub use retry::{BadSchedule, RetrySchedule, parse_duration};
 pub use secret::{BadSecret, WebhookSecret};
-pub use signature::{SignatureHeaders, sign};
+pub use signature::{BadSignature, SignatureHeaders, sign, verify, verify_standard};
 pub use ssrf::{Denied, check_address, check_host_name};
-pub use url::{LoopbackPolicy, UnsafeUrl, WebhookUrl};
+pub use url::{LoopbackPolicy, UnsafeUrl, WebhookUrl, check_resolved};

@@ -35,7 +35,7 @@ impl RetrySchedule {
         let bad = || BadSchedule(s.to_owned());
         let waits = s
             .split(',')
-            .map(|w| parse_wait(w.trim()).ok_or_else(bad))
+            .map(|w| parse_duration(w.trim()).ok_or_else(bad))
             .collect::<Result<Vec<_>, _>>()?;
         if waits.is_empty() || waits.len() > 50 {
             return Err(bad());
@@ -56,7 +56,8 @@ impl RetrySchedule {
     }
 }
 
-fn parse_wait(w: &str) -> Option<Duration> {
+/// A duration as `<digits><unit>`, unit one of ms, s, m, h, d (`500ms`, `15s`, `2h`).
+pub fn parse_duration(w: &str) -> Option<Duration> {
     let split = w.find(|c: char| !c.is_ascii_digit())?;
     let (n, unit) = w.split_at(split);
     let n: u64 = n.parse().ok()?;

@@ -63,6 +63,105 @@ pub fn sign(
     }
 }
 
+/// Why a signature was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BadSignature {
+    #[error("the signature header is malformed")]
+    Malformed,
+    #[error("the signature's timestamp is outside the tolerance")]
+    Stale,
+    #[error("no signature matches")]
+    Mismatch,
+}
+
+fn mac_matches(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    let Ok(mut mac) = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
+        return false;
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    // Constant time.
+    mac.verify_slice(expected).is_ok()
+}
+
+fn fresh(t: i64, now: i64, tolerance_secs: i64) -> Result<(), BadSignature> {
+    if (now - t).abs() > tolerance_secs {
+        return Err(BadSignature::Stale);
+    }
+    Ok(())
+}
+
+/// Verifies a `Mobieus-Signature` header over `body` with `secret`: accepted when its
+/// `v1` (or, during a rotation, `v1_prev`) matches and `t` is within `tolerance_secs` of
+/// `now` (Unix seconds). What a receiver written in Rust does.
+pub fn verify(
+    header: &str,
+    body: &[u8],
+    secret: &WebhookSecret,
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<(), BadSignature> {
+    let mut t = None;
+    let mut sigs = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = Some(v),
+            Some(("v1" | "v1_prev", v)) => sigs.push(v),
+            _ => {}
+        }
+    }
+    let t_text = t.ok_or(BadSignature::Malformed)?;
+    let t: i64 = t_text.parse().map_err(|_| BadSignature::Malformed)?;
+    fresh(t, now, tolerance_secs)?;
+    let matched = sigs.iter().any(|sig| {
+        hex::decode(sig)
+            .is_ok_and(|raw| mac_matches(secret.key(), &[t_text.as_bytes(), b".", body], &raw))
+    });
+    if matched {
+        Ok(())
+    } else {
+        Err(BadSignature::Mismatch)
+    }
+}
+
+/// Verifies the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature`) over `body` with `secret`, as the Standard Webhooks libraries do.
+pub fn verify_standard(
+    webhook_id: &str,
+    timestamp: &str,
+    signatures: &str,
+    body: &[u8],
+    secret: &WebhookSecret,
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<(), BadSignature> {
+    let t: i64 = timestamp.parse().map_err(|_| BadSignature::Malformed)?;
+    fresh(t, now, tolerance_secs)?;
+    let matched = signatures.split(' ').any(|sig| {
+        sig.strip_prefix("v1,")
+            .and_then(|b| STANDARD.decode(b).ok())
+            .is_some_and(|raw| {
+                mac_matches(
+                    secret.key(),
+                    &[
+                        webhook_id.as_bytes(),
+                        b".",
+                        timestamp.as_bytes(),
+                        b".",
+                        body,
+                    ],
+                    &raw,
+                )
+            })
+    });
+    if matched {
+        Ok(())
+    } else {
+        Err(BadSignature::Mismatch)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +198,56 @@ mod tests {
                 v["name"]
             );
         }
+    }
+
+    #[test]
+    fn what_is_signed_verifies_with_either_secret_and_nothing_else_does() {
+        let (new, old) = (WebhookSecret::generate(), WebhookSecret::generate());
+        let body = b"{\"id\":\"evt_1\"}";
+        let sig = sign("evt_1", 1_000, body, &new, Some(&old));
+        for secret in [&new, &old] {
+            assert_eq!(
+                verify(&sig.mobieus_signature, body, secret, 1_100, 300),
+                Ok(())
+            );
+            let ok = verify_standard(
+                "evt_1",
+                "1000",
+                &sig.webhook_signature,
+                body,
+                secret,
+                1_100,
+                300,
+            );
+            assert_eq!(ok, Ok(()));
+        }
+        let other = WebhookSecret::generate();
+        assert_eq!(
+            verify(&sig.mobieus_signature, body, &other, 1_000, 300),
+            Err(BadSignature::Mismatch)
+        );
+        assert_eq!(
+            verify(&sig.mobieus_signature, b"{}", &new, 1_000, 300),
+            Err(BadSignature::Mismatch)
+        );
+        assert_eq!(
+            verify(&sig.mobieus_signature, body, &new, 2_000, 300),
+            Err(BadSignature::Stale)
+        );
+        assert_eq!(
+            verify("v1=00", body, &new, 1_000, 300),
+            Err(BadSignature::Malformed)
+        );
+        let wrong_id = verify_standard(
+            "evt_2",
+            "1000",
+            &sig.webhook_signature,
+            body,
+            &new,
+            1_000,
+            300,
+        );
+        assert_eq!(wrong_id, Err(BadSignature::Mismatch));
     }
 
     #[test]

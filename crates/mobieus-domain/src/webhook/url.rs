@@ -41,10 +41,7 @@ impl WebhookUrl {
         let to_loopback = match &host {
             url::Host::Ipv4(a) => ssrf::is_loopback(IpAddr::V4(*a)),
             url::Host::Ipv6(a) => ssrf::is_loopback(IpAddr::V6(*a)),
-            url::Host::Domain(d) => {
-                let d = d.trim_end_matches('.').to_ascii_lowercase();
-                d == "localhost" || d.ends_with(".localhost")
-            }
+            url::Host::Domain(d) => is_localhost_name(d),
         };
         let loopback_ok = loopback == LoopbackPolicy::Allow && to_loopback;
         match url.scheme() {
@@ -82,6 +79,38 @@ impl WebhookUrl {
     pub fn port(&self) -> u16 {
         self.0.port_or_known_default().unwrap_or(443)
     }
+}
+
+fn is_localhost_name(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h == "localhost" || h.ends_with(".localhost")
+}
+
+/// Checks the addresses `host` resolved to: every one must be allowed, or the name is
+/// refused (one bad answer is enough for a rebinding attack). Under `Allow`, a
+/// `localhost` name must resolve to loopback addresses only.
+pub fn check_resolved(
+    host: &str,
+    addrs: &[IpAddr],
+    loopback: LoopbackPolicy,
+) -> Result<(), Denied> {
+    let local = loopback == LoopbackPolicy::Allow && is_localhost_name(host);
+    for &ip in addrs {
+        if local {
+            if !ssrf::is_loopback(ip) {
+                return Err(Denied {
+                    target: format!("{host} ({ip})"),
+                    reason: "a localhost name must resolve to loopback".to_owned(),
+                });
+            }
+        } else {
+            ssrf::check_address(ip).map_err(|d| Denied {
+                target: format!("{host} ({ip})"),
+                reason: d.reason,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for WebhookUrl {
@@ -163,6 +192,33 @@ mod tests {
         }
         let u = WebhookUrl::parse("https://hooks.example.com/x", LoopbackPolicy::Deny).unwrap();
         assert_eq!((u.domain(), u.port()), (Some("hooks.example.com"), 443));
+    }
+
+    #[test]
+    fn a_name_is_refused_when_any_answer_is_denied() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let public = [ip("93.184.216.34"), ip("2606:2800:220:1::1")];
+        assert!(check_resolved("hooks.example.com", &public, LoopbackPolicy::Deny).is_ok());
+        for bad in [
+            "10.0.0.1",
+            "169.254.169.254",
+            "::ffff:127.0.0.1",
+            "fd00::1",
+            "127.0.0.1",
+        ] {
+            let answers = [public[0], ip(bad)];
+            let denied = check_resolved("hooks.example.com", &answers, LoopbackPolicy::Deny);
+            assert!(denied.is_err(), "{bad} must be refused");
+            let allowed = check_resolved("hooks.example.com", &answers, LoopbackPolicy::Allow);
+            assert!(
+                allowed.is_err(),
+                "{bad} must be refused for a public name under Allow"
+            );
+        }
+        let lo = [ip("127.0.0.1"), ip("::1")];
+        assert!(check_resolved("localhost", &lo, LoopbackPolicy::Allow).is_ok());
+        assert!(check_resolved("localhost", &lo, LoopbackPolicy::Deny).is_err());
+        assert!(check_resolved("localhost", &public, LoopbackPolicy::Allow).is_err());
     }
 
     #[test]

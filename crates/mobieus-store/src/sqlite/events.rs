@@ -7,6 +7,9 @@ use mobieus_domain::time::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteExecutor};
 
+/// The one event type stored for delivery but kept out of the feed.
+const NOT_IN_FEED: &str = "webhook.test";
+
 const EVENT_SELECT: &str = "SELECT position, id, type, created_at, payload FROM api_events";
 
 fn event_from_row(row: &SqliteRow) -> Result<StoredEvent> {
@@ -61,9 +64,11 @@ pub(crate) async fn events_page<'e>(
             .push(EVENT_SELECT)
             .push(" WHERE position > ")
             .push_bind(after);
-        if let Some(t) = t {
-            q.push(" AND type = ").push_bind(*t);
-        }
+        match t {
+            Some(t) => q.push(" AND type = ").push_bind(*t),
+            // Test events go only to the endpoint tested, never into the feed.
+            None => q.push(" AND type <> ").push_bind(NOT_IN_FEED),
+        };
         if let Some(since) = filter.since {
             q.push(" AND created_at >= ").push_bind(since.millis());
         }
@@ -87,9 +92,12 @@ pub(crate) async fn event_by_id<'e>(
     e: impl SqliteExecutor<'e>,
     id: &str,
 ) -> Result<Option<StoredEvent>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_SELECT} WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(e)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{EVENT_SELECT} WHERE id = ? AND type <> ?"
+    )))
+    .bind(id)
+    .bind(NOT_IN_FEED)
+    .fetch_optional(e)
+    .await?;
     row.as_ref().map(event_from_row).transpose()
 }

@@ -6,6 +6,7 @@
 mod control;
 mod events;
 mod forum;
+pub(crate) mod idempotency;
 mod keys;
 mod queue;
 mod webhooks;

@@ -122,13 +122,13 @@ pub(crate) async fn disable_endpoint<'e>(
     Ok(done.rows_affected() == 1)
 }
 
-/// The stored JSON of an event, for the body of its deliveries.
+/// The type and stored JSON of an event, for the headers and body of its deliveries.
 pub(crate) async fn event_json<'e>(
     e: impl SqliteExecutor<'e>,
     event_id: &str,
-) -> Result<Option<String>> {
+) -> Result<Option<(String, String)>> {
     Ok(
-        sqlx::query_scalar("SELECT payload FROM api_events WHERE id = ?")
+        sqlx::query_as("SELECT type, payload FROM api_events WHERE id = ?")
             .bind(event_id)
             .fetch_optional(e)
             .await?,
@@ -239,4 +239,57 @@ pub(crate) async fn attempts<'e>(
             })
         })
         .collect()
+}
+
+/// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile).
+pub(crate) async fn cancel_delivery<'e>(
+    e: impl SqliteExecutor<'e>,
+    id: &DeliveryId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query("UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'pending'")
+        .bind(now.millis())
+        .bind(id.as_str())
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// The events whose latest delivery to `endpoint` failed or was cancelled, created in
+/// [since, until): what a bulk recovery sends again. A delivery already sent again has a
+/// newer one beside it, so recovering twice sends nothing twice.
+pub(crate) async fn events_to_recover<'e>(
+    e: impl SqliteExecutor<'e>,
+    endpoint: &EndpointId,
+    since: Timestamp,
+    until: Timestamp,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT d.event_id FROM webhook_deliveries d
+         WHERE d.endpoint_id = ?1 AND d.status IN ('failed', 'cancelled')
+           AND d.created_at >= ?2 AND d.created_at < ?3
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries n
+                           WHERE n.event_id = d.event_id AND n.endpoint_id = d.endpoint_id AND n.position > d.position)
+         ORDER BY d.position",
+    )
+    .bind(endpoint.as_str())
+    .bind(since.millis())
+    .bind(until.millis())
+    .fetch_all(e)
+    .await?)
+}
+
+/// Drops previous secrets whose grace window is over; returns how many went.
+pub(crate) async fn purge_expired_secrets<'e>(
+    e: impl SqliteExecutor<'e>,
+    now: Timestamp,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE webhook_endpoints SET previous_secret = NULL, previous_secret_expires_at = NULL
+         WHERE previous_secret_expires_at IS NOT NULL AND previous_secret_expires_at <= ?",
+    )
+    .bind(now.millis())
+    .execute(e)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -3,6 +3,7 @@
 pub(crate) mod deliveries;
 pub(crate) mod events;
 pub(crate) mod posts;
+pub(crate) mod resend;
 pub(crate) mod users;
 pub(crate) mod webhooks;
 
@@ -30,10 +31,16 @@ pub(crate) fn routes() -> Router<AppState> {
             "/webhooks/{id}/rotate-secret",
             post(webhooks::rotate_secret),
         )
+        .route("/webhooks/{id}/test", post(resend::test))
+        .route("/webhooks/{id}/recover", post(resend::recover))
         .route("/webhooks/{id}/deliveries", get(deliveries::list))
         .route(
             "/webhooks/{id}/deliveries/{delivery_id}",
             get(deliveries::get),
+        )
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/replay",
+            post(resend::replay),
         )
 }
 
@@ -46,4 +53,19 @@ pub(crate) fn id_param<T>(
     value
         .map(|v| parse(&v).ok_or_else(|| ApiError::invalid(name, "must be a positive integer id")))
         .transpose()
+}
+
+/// The `Idempotency-Key` header every POST accepts.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "documents the header; read by the idempotency middleware"
+)]
+pub(crate) struct IdempotencyKey {
+    /// Any unique string (1-255 printable ASCII characters, a UUID is usual). A repeat of
+    /// the same request with the same key within 24 hours answers the first answer
+    /// again, with `Idempotent-Replayed: true`, and does nothing else.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
 }

@@ -13,11 +13,12 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use mobieus_core::url_guard::UrlGuard;
 use mobieus_core::webhooks::{self, EndpointChanges, EndpointRequest};
 use mobieus_domain::page::CursorKind;
 use mobieus_domain::scope::Scope;
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{Endpoint, EndpointId, EventSelection, LoopbackPolicy, WebhookUrl};
+use mobieus_domain::webhook::{Endpoint, EndpointId, EventSelection};
 use mobieus_store::TenantDb;
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +70,7 @@ pub(crate) struct Deleted {
     deleted: bool,
 }
 
-fn actor(principal: &ApiPrincipal) -> String {
+pub(crate) fn actor(principal: &ApiPrincipal) -> String {
     format!("api_key:{}", principal.key_id)
 }
 
@@ -125,6 +126,7 @@ pub(crate) async fn list(
     path = "/api/v1/webhooks",
     operation_id = "create_webhook",
     tag = "Webhooks",
+    params(super::IdempotencyKey),
     request_body = CreateEndpoint,
     security(("api_key" = ["webhooks:manage"])),
     responses(
@@ -132,7 +134,8 @@ pub(crate) async fn list(
         (status = 400, description = "A malformed body or an unknown event type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The URL may not receive webhooks (`unsafe_webhook_url`, with the reason)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The URL may not receive webhooks (`unsafe_webhook_url`, with the reason), or the `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -145,7 +148,10 @@ pub(crate) async fn create(
     principal.require(Scope::WebhooksManage)?;
     let req: CreateEndpoint = body::json(&body)?;
     let events = EventSelection::parse(&req.events).map_err(|e| ApiError::invalid("events", e))?;
-    let url = WebhookUrl::parse(&req.url, LoopbackPolicy::Deny)
+    let url = state
+        .guard
+        .check_new(&req.url)
+        .await
         .map_err(|e| ApiError::UnsafeWebhookUrl(e.to_string()))?;
     let created = webhooks::create(
         &db,
@@ -207,8 +213,9 @@ pub(crate) struct UpdateEndpoint {
     active: Option<bool>,
 }
 
-/// Parses a PATCH body: each field optional, `label` nullable, nothing else allowed.
-fn changes(body: &[u8]) -> Result<EndpointChanges, ApiError> {
+/// Parses a PATCH body: each field optional, `label` nullable, nothing else allowed; a
+/// new URL is checked like a new registration.
+async fn changes(guard: &UrlGuard, body: &[u8]) -> Result<EndpointChanges, ApiError> {
     let fields: serde_json::Map<String, serde_json::Value> = body::json(body)?;
     let mut changes = EndpointChanges::default();
     for (name, value) in fields {
@@ -217,7 +224,9 @@ fn changes(body: &[u8]) -> Result<EndpointChanges, ApiError> {
             "url" => {
                 let url = value.as_str().ok_or_else(|| wrong("a string"))?;
                 changes.url = Some(
-                    WebhookUrl::parse(url, LoopbackPolicy::Deny)
+                    guard
+                        .check_new(url)
+                        .await
                         .map_err(|e| ApiError::UnsafeWebhookUrl(e.to_string()))?,
                 );
             }
@@ -269,6 +278,7 @@ fn changes(body: &[u8]) -> Result<EndpointChanges, ApiError> {
     )
 )]
 pub(crate) async fn update(
+    State(state): State<AppState>,
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
     Path(id): Path<String>,
@@ -276,7 +286,7 @@ pub(crate) async fn update(
 ) -> Result<One<Endpoint>, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let id = endpoint_id(&id)?;
-    let changes = changes(&body)?;
+    let changes = changes(&state.guard, &body).await?;
     Ok(One::new(
         webhooks::update(&db, &id, changes, &actor(&principal)).await?,
     ))
@@ -316,7 +326,7 @@ pub(crate) async fn delete(
     path = "/api/v1/webhooks/{id}/rotate-secret",
     operation_id = "rotate_webhook_secret",
     tag = "Webhooks",
-    params(("id" = String, Path, description = "The endpoint id, `ep_…`")),
+    params(("id" = String, Path, description = "The endpoint id, `ep_…`"), super::IdempotencyKey),
     request_body(content = RotateSecret, description = "Optional; an empty body keeps the default grace"),
     security(("api_key" = ["webhooks:manage"])),
     responses(
@@ -325,6 +335,8 @@ pub(crate) async fn delete(
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]

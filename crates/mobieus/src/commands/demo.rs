@@ -1,22 +1,31 @@
 //! `mobieus demo`: makes tenant `demo` with members, threads, posts and moderation (once:
 //! running it again adds nothing), mints a fresh read-only key (revoking the one the
-//! previous run printed), prints where to look, and serves.
+//! previous run printed), registers a webhook to a loopback receiver that checks every
+//! signature (replacing the previous run's), sends it a test event, prints where to
+//! look, and serves with the delivery worker.
 
-use super::serve;
+use super::demo_receiver::{self, Receiver};
+use super::{serve, worker};
 use crate::Result;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
 use mobieus_core::forum::{self, Actor, NewThread};
 use mobieus_core::keys::{self, KeyRequest};
+use mobieus_core::resend;
+use mobieus_core::url_guard::UrlGuard;
+use mobieus_core::webhooks::{self, EndpointRequest};
 use mobieus_domain::api_key::{KeyMode, RateLimit};
 use mobieus_domain::forum::{Email, PostBody, Reason, Role, Title, Username};
 use mobieus_domain::scope::Scopes;
 use mobieus_domain::tenant::TenantSlug;
+use mobieus_domain::webhook::{EndpointId, EventSelection};
 use mobieus_store::{Store, TenantDb};
 
 const KEY_NAME: &str = "demo read key";
 
-pub async fn run(store: Store, args: ServeArgs) -> Result {
+const RECEIVER_LABEL: &str = "demo receiver";
+
+pub async fn run(store: Store, data_dir: &std::path::Path, mut args: ServeArgs) -> Result {
     let slug = TenantSlug::parse("demo").map_err(CliError::usage)?;
     if store.tenant(&slug).await?.is_none() {
         mobieus_core::tenants::create(&store, &slug, &[]).await?;
@@ -44,6 +53,12 @@ pub async fn run(store: Store, args: ServeArgs) -> Result {
         },
     )
     .await?;
+    // The receiver is on this machine, so the demo allows loopback targets (and says so).
+    args.webhooks.webhook_allow_loopback = true;
+    let guard = worker::guard(&args.webhooks);
+    let receiver = demo_receiver::start().await?;
+    let endpoint = register_receiver(&store, &db, &guard, &receiver).await?;
+    resend::send_test(&db, &endpoint).await?;
     let listener = serve::bind(&args).await?;
     let port = listener
         .local_addr()
@@ -51,10 +66,50 @@ pub async fn run(store: Store, args: ServeArgs) -> Result {
         .port();
     let key = minted.secret.expose();
     println!(
-        "\nmobieus demo is running.\n\n  API reference: http://demo.localhost:{port}/api/docs\n  Event feed:    curl -H 'Authorization: Bearer {key}' http://demo.localhost:{port}/api/v1/events\n\n  Read-only API key: {key}\n  (scopes {}; each run mints a new one and revokes the last)\n\nPress Ctrl-C to stop.\n",
-        minted.record.scopes.to_list()
+        "\nmobieus demo is running.\n\n  API reference: http://demo.localhost:{port}/api/docs\n  Event feed:    curl -H 'Authorization: Bearer {key}' http://demo.localhost:{port}/api/v1/events\n\n  Read-only API key: {key}\n  (scopes {}; each run mints a new one and revokes the last)\n\n  Webhook endpoint {endpoint} -> {} (every event; a test event is on its way).\n  Make an event and watch it arrive, signed:\n    mobieus --data-dir {} forum --tenant demo thread create --author bob --title Hello --body 'Hi from the CLI'\n\nPress Ctrl-C to stop.\n",
+        minted.record.scopes.to_list(),
+        receiver.url(),
+        data_dir.display(),
     );
-    serve::serve(store, listener).await
+    serve::serve(store, listener, &args, guard).await
+}
+
+/// Registers the receiver as an endpoint for every event, replacing earlier runs' (whose
+/// receivers are gone), and hands it the secret.
+async fn register_receiver(
+    store: &Store,
+    db: &TenantDb,
+    guard: &UrlGuard,
+    receiver: &Receiver,
+) -> Result<EndpointId> {
+    let mut after = 0;
+    loop {
+        let page = db.endpoints_page(after, 100).await?;
+        for old in page
+            .items
+            .iter()
+            .filter(|r| r.endpoint.label.as_deref() == Some(RECEIVER_LABEL))
+        {
+            webhooks::delete(db, &old.endpoint.id, "demo").await?;
+        }
+        match page.next_after {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    let created = webhooks::create(
+        db,
+        store.master_key(),
+        EndpointRequest {
+            url: guard.parse(&receiver.url()).map_err(CliError::usage)?,
+            label: Some(RECEIVER_LABEL.to_owned()),
+            events: EventSelection::All,
+        },
+        "demo",
+    )
+    .await?;
+    let _ = receiver.secret.set(created.secret);
+    Ok(created.endpoint.id)
 }
 
 fn name(s: &str) -> Result<Username> {

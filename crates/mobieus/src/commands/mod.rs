@@ -1,10 +1,12 @@
 //! One module per top-level command.
 
 mod demo;
+mod demo_receiver;
 mod forum;
 mod key;
 mod serve;
 mod tenant;
+mod worker;
 
 use crate::Result;
 use crate::cli::{Cli, Command};
@@ -21,7 +23,8 @@ pub async fn run(cli: Cli) -> Result {
     .await?;
     match cli.command {
         Command::Serve(args) => serve::run(store, args).await,
-        Command::Demo(args) => demo::run(store, args).await,
+        Command::Worker(args) => worker::run(store, args).await,
+        Command::Demo(args) => demo::run(store, &cli.data_dir, args).await,
         Command::Tenant(cmd) => tenant::run(&store, cmd).await,
         Command::Key(cmd) => key::run(&store, cmd).await,
         Command::Forum(args) => forum::run(&store, args).await,

@@ -1,14 +1,18 @@
-//! `mobieus serve`: the API and docs over HTTP until SIGINT or SIGTERM.
+//! `mobieus serve`: the API and docs over HTTP, and the delivery worker (unless
+//! `--no-worker`), until SIGINT or SIGTERM.
 
+use super::worker;
 use crate::Result;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
+use mobieus_core::url_guard::UrlGuard;
 use mobieus_store::Store;
 use tokio::net::TcpListener;
 
 pub async fn run(store: Store, args: ServeArgs) -> Result {
     let listener = bind(&args).await?;
-    serve(store, listener).await
+    let guard = worker::guard(&args.webhooks);
+    serve(store, listener, &args, guard).await
 }
 
 pub(super) async fn bind(args: &ServeArgs) -> Result<TcpListener> {
@@ -17,36 +21,35 @@ pub(super) async fn bind(args: &ServeArgs) -> Result<TcpListener> {
         .map_err(|e| CliError::Io(format!("cannot listen on {}: {e}", args.listen)))
 }
 
-pub(super) async fn serve(store: Store, listener: TcpListener) -> Result {
+pub(super) async fn serve(
+    store: Store,
+    listener: TcpListener,
+    args: &ServeArgs,
+    guard: UrlGuard,
+) -> Result {
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::Io(e.to_string()))?;
+    let stop = worker::shutdown_signal();
+    let delivery = if args.no_worker {
+        tracing::info!("delivery worker off (--no-worker): run `mobieus worker` beside this");
+        None
+    } else {
+        let w = worker::build(&store, &guard, &args.webhooks, &args.worker)?;
+        let stop = stop.clone();
+        Some(tokio::spawn(
+            async move { w.run(worker::stopped(stop)).await },
+        ))
+    };
     tracing::info!(%addr, "serving the API at http://<tenant>.localhost:{}/api/v1", addr.port());
-    let app = mobieus_web::router(mobieus_web::AppState::new(store));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+    let app = mobieus_web::router(mobieus_web::AppState::new(store, guard));
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(worker::stopped(stop))
         .await
-        .map_err(|e| CliError::Io(format!("server failed: {e}")))
-}
-
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        .map_err(|e| CliError::Io(format!("server failed: {e}")));
+    if let Some(delivery) = delivery {
+        // The worker saw the same signal; it finishes the attempts in flight.
+        let _ = delivery.await;
     }
-    tracing::info!("shutting down");
+    served
 }

@@ -1,0 +1,181 @@
+//! One attempt: check the URL again, sign the exact body with a fresh timestamp, send it,
+//! and keep what a person debugging the endpoint needs (the headers as sent, the status,
+//! the start of the answer, or what failed on the network).
+
+use mobieus_core::delivery::Outcome;
+use mobieus_core::url_guard::{Refused, UrlGuard};
+use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::{WebhookSecret, sign};
+use mobieus_store::{ClaimedDelivery, NewAttempt};
+use serde_json::{Map, Value};
+use std::time::{Duration, Instant};
+
+/// The most of an answer's body kept in the attempt log.
+const EXCERPT_BYTES: usize = 2048;
+/// The longest `Retry-After` honoured; a longer one is cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// Where a delivery goes and what signs it.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub url: String,
+    pub active: bool,
+    pub current: WebhookSecret,
+    pub previous: Option<WebhookSecret>,
+}
+
+/// What to send: the event's type and its stored JSON, the bytes signed and sent.
+#[derive(Debug)]
+pub(crate) struct Payload {
+    pub event_type: String,
+    pub body: String,
+}
+
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    guard: &UrlGuard,
+    claimed: &ClaimedDelivery,
+    target: &Target,
+    payload: &Payload,
+) -> (NewAttempt, Outcome) {
+    let number = claimed.attempts + 1;
+    let started_at = Timestamp::now();
+    let clock = Instant::now();
+    let mut attempt = NewAttempt {
+        delivery: claimed.id.clone(),
+        number,
+        started_at,
+        duration_ms: 0,
+        request_headers: Value::Object(Map::new()),
+        response_status: None,
+        response_excerpt: None,
+        error: None,
+    };
+    let failed = Outcome::Failed {
+        gone: false,
+        retry_after: None,
+    };
+    // The URL was checked when it was stored; the rules (or the loopback allowance) may
+    // have changed since, so it is checked again before anything is sent.
+    let url = match guard.parse(&target.url) {
+        Ok(url) => url,
+        Err(e) => {
+            attempt.error = Some(Refused::Unsafe(e).to_string());
+            return (attempt, failed);
+        }
+    };
+    let headers = headers(claimed, target, payload, number, started_at);
+    attempt.request_headers = Value::Object(
+        headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+            .collect(),
+    );
+    let mut request = client.post(url.as_str());
+    for (name, value) in &headers {
+        request = request.header(*name, value);
+    }
+    let result = request.body(payload.body.clone()).send().await;
+    let outcome = match result {
+        Ok(mut response) => {
+            let status = response.status();
+            attempt.response_status = Some(status.as_u16());
+            let retry_after = retry_after(&response);
+            attempt.response_excerpt = excerpt(&mut response).await;
+            if status.is_success() {
+                Outcome::Succeeded
+            } else {
+                Outcome::Failed {
+                    gone: status == reqwest::StatusCode::GONE,
+                    retry_after: matches!(status.as_u16(), 429 | 503)
+                        .then_some(retry_after)
+                        .flatten(),
+                }
+            }
+        }
+        Err(e) => {
+            attempt.error = Some(describe(&e));
+            failed
+        }
+    };
+    attempt.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+    (attempt, outcome)
+}
+
+/// The request headers of one attempt, signatures made now over the exact body.
+fn headers(
+    claimed: &ClaimedDelivery,
+    target: &Target,
+    payload: &Payload,
+    number: u32,
+    now: Timestamp,
+) -> Vec<(&'static str, String)> {
+    let ts = now.millis().div_euclid(1000);
+    let sig = sign(
+        &claimed.event_id,
+        ts,
+        payload.body.as_bytes(),
+        &target.current,
+        target.previous.as_ref(),
+    );
+    vec![
+        ("content-type", "application/json".to_owned()),
+        ("mobieus-signature", sig.mobieus_signature),
+        ("mobieus-event", payload.event_type.clone()),
+        ("mobieus-event-id", claimed.event_id.clone()),
+        ("mobieus-delivery-id", claimed.id.to_string()),
+        ("mobieus-attempt", number.to_string()),
+        ("webhook-id", claimed.event_id.clone()),
+        ("webhook-timestamp", ts.to_string()),
+        ("webhook-signature", sig.webhook_signature),
+    ]
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from webhook receivers and is
+/// ignored), bounded.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let secs: u64 = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
+/// The start of the answer's body, read no further than the cap.
+async fn excerpt(response: &mut reqwest::Response) -> Option<String> {
+    let mut kept = Vec::new();
+    while kept.len() < EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    if kept.is_empty() {
+        return None;
+    }
+    kept.truncate(EXCERPT_BYTES);
+    Some(String::from_utf8_lossy(&kept).into_owned())
+}
+
+/// A network failure in one line: reqwest's message and each cause under it (the SSRF
+/// guard's refusal among them), never a header or a secret.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,10 @@
+//! Webhook delivery: the worker that claims due deliveries with a lease, sends each one
+//! signed afresh over an HTTPS client that connects only to addresses the SSRF guard
+//! vetted, and records every attempt through `mobieus_core::delivery`.
+
+mod attempt;
+mod client;
+mod worker;
+
+pub use client::{ClientSettings, DeliveryError, install_crypto};
+pub use worker::{RunSummary, Worker, WorkerConfig};

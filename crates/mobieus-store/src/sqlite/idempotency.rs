@@ -1,0 +1,95 @@
+//! Idempotency keys: the first request with a key runs and its answer is kept; a repeat
+//! gets that answer; a different request with the same key is refused.
+
+use crate::{IdempotencyClaim, Result, StoredAnswer};
+use mobieus_domain::api_key::ApiKeyId;
+use mobieus_domain::time::Timestamp;
+use sqlx::SqliteConnection;
+
+/// Claims `key` for a request with this fingerprint, in the caller's write transaction.
+/// Rows created before `expired_before` are dropped first; a first request still
+/// "running" since before `stale_before` is taken to have died and is taken over.
+pub(crate) async fn claim(
+    c: &mut SqliteConnection,
+    key_id: &ApiKeyId,
+    key: &str,
+    fingerprint: &[u8],
+    now: Timestamp,
+    expired_before: Timestamp,
+    stale_before: Timestamp,
+) -> Result<IdempotencyClaim> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(expired_before.millis())
+        .execute(&mut *c)
+        .await?;
+    type Row = (Vec<u8>, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT fingerprint, created_at, status, content_type, response FROM idempotency_keys WHERE api_key_id = ? AND key = ?",
+    )
+    .bind(key_id.as_str())
+    .bind(key)
+    .fetch_optional(&mut *c)
+    .await?;
+    match row {
+        None => {
+            sqlx::query("INSERT INTO idempotency_keys (api_key_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)")
+                .bind(key_id.as_str())
+                .bind(key)
+                .bind(fingerprint)
+                .bind(now.millis())
+                .execute(&mut *c)
+                .await?;
+            Ok(IdempotencyClaim::Started)
+        }
+        Some((fp, _, _, _, _)) if fp != fingerprint => Ok(IdempotencyClaim::Mismatch),
+        Some((_, created, None, _, _)) if created >= stale_before.millis() => {
+            Ok(IdempotencyClaim::InUse)
+        }
+        Some((_, _, None, _, _)) => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET created_at = ? WHERE api_key_id = ? AND key = ?",
+            )
+            .bind(now.millis())
+            .bind(key_id.as_str())
+            .bind(key)
+            .execute(&mut *c)
+            .await?;
+            Ok(IdempotencyClaim::Started)
+        }
+        Some((_, _, Some(status), content_type, response)) => {
+            Ok(IdempotencyClaim::Replay(StoredAnswer {
+                status: u16::try_from(status).unwrap_or(500),
+                content_type: content_type.unwrap_or_default(),
+                sealed_body: response.unwrap_or_default(),
+            }))
+        }
+    }
+}
+
+/// Keeps the first answer of `key`.
+pub(crate) async fn complete(
+    c: &mut SqliteConnection,
+    key_id: &ApiKeyId,
+    key: &str,
+    answer: &StoredAnswer,
+) -> Result<()> {
+    sqlx::query("UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE api_key_id = ? AND key = ?")
+        .bind(i64::from(answer.status))
+        .bind(&answer.content_type)
+        .bind(&answer.sealed_body)
+        .bind(key_id.as_str())
+        .bind(key)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Forgets `key` (its request failed on the server's side, so it may be tried again).
+pub(crate) async fn release(c: &mut SqliteConnection, key_id: &ApiKeyId, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ?")
+        .bind(key_id.as_str())
+        .bind(key)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The in-process wake-up of the delivery worker: a transaction that enqueued deliveries
+//! raises its tenant the moment it commits, so the worker sends at once instead of at its
+//! next poll. Work enqueued by another process is found by the worker's poll.
+
+use mobieus_domain::tenant::TenantSlug;
+use std::collections::HashSet;
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+/// Tenants with new deliveries since the worker last looked.
+#[derive(Debug, Default)]
+pub struct WorkSignal {
+    raised: Mutex<HashSet<TenantSlug>>,
+    notify: Notify,
+}
+
+impl WorkSignal {
+    /// Marks `slug` as having new work and wakes the waiting worker.
+    pub fn raise(&self, slug: &TenantSlug) {
+        let fresh = self
+            .raised
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(slug.clone());
+        if fresh {
+            self.notify.notify_one();
+        }
+    }
+
+    /// The tenants raised since the last call, clearing them.
+    pub fn take(&self) -> Vec<TenantSlug> {
+        self.raised
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain()
+            .collect()
+    }
+
+    /// Waits until a tenant is raised (at once when one was raised since the last wait).
+    pub async fn raised(&self) {
+        self.notify.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_raise_before_the_wait_is_not_lost() {
+        let signal = WorkSignal::default();
+        let slug = TenantSlug::parse("acme").unwrap();
+        signal.raise(&slug);
+        signal.raise(&slug);
+        signal.raised().await;
+        assert_eq!(signal.take(), vec![slug]);
+        assert!(signal.take().is_empty());
+    }
+}

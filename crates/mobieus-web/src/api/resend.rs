@@ -1,0 +1,167 @@
+//! Sending again on demand: `POST …/test` (a `webhook.test` event to this endpoint only),
+//! `POST …/deliveries/{id}/replay` and `POST …/recover` (every failed delivery of a
+//! window). Each answers `202 Accepted` with what it queued; the worker sends it at once.
+
+use super::webhooks::{actor, existing_endpoint};
+use crate::auth::ApiPrincipal;
+use crate::body;
+use crate::envelope::One;
+use crate::problem::{ApiError, Problem};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use mobieus_core::resend;
+use mobieus_domain::scope::Scope;
+use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::{Delivery, DeliveryId, EndpointId};
+use mobieus_store::TenantDb;
+use serde::{Deserialize, Serialize};
+
+/// The window of a bulk recovery.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecoverWindow {
+    /// Deliveries created at or after this time (RFC 3339).
+    #[schema(example = "2026-11-28T09:00:00Z")]
+    since: String,
+    /// Deliveries created before this time (RFC 3339); default now.
+    until: Option<String>,
+}
+
+/// What a recovery queued.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Recovered {
+    /// How many events are being sent again.
+    queued: usize,
+    since: Timestamp,
+    until: Timestamp,
+}
+
+async fn answer(
+    db: &TenantDb,
+    endpoint: &EndpointId,
+    id: &DeliveryId,
+) -> Result<(StatusCode, One<Delivery>), ApiError> {
+    let delivery = db
+        .delivery_by_id(endpoint, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    Ok((StatusCode::ACCEPTED, One::new(delivery)))
+}
+
+/// Send a `webhook.test` event to this endpoint only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/test",
+    operation_id = "test_webhook",
+    tag = "Webhooks",
+    params(("id" = String, Path, description = "The endpoint id, `ep_…`"), super::IdempotencyKey),
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 202, description = "The test delivery, queued", body = One<Delivery>),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The endpoint is disabled, or the `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn test(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, One<Delivery>), ApiError> {
+    principal.require(Scope::WebhooksManage)?;
+    let endpoint = existing_endpoint(&db, &id).await?.id;
+    let delivery = resend::send_test(&db, &endpoint).await?;
+    answer(&db, &endpoint, &delivery).await
+}
+
+/// Send one delivery's event to its endpoint again, as a new delivery with the same
+/// `webhook-id`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+    operation_id = "replay_delivery",
+    tag = "Webhooks",
+    params(
+        ("id" = String, Path, description = "The endpoint id, `ep_…`"),
+        ("delivery_id" = String, Path, description = "The delivery id, `dlv_…`"),
+        super::IdempotencyKey,
+    ),
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 202, description = "The new delivery, queued", body = One<Delivery>),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint or delivery", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The endpoint is disabled, or the `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn replay(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, One<Delivery>), ApiError> {
+    principal.require(Scope::WebhooksManage)?;
+    let endpoint = existing_endpoint(&db, &id).await?.id;
+    let of = DeliveryId::parse(&delivery_id).ok_or_else(|| ApiError::not_found("delivery"))?;
+    let delivery = resend::replay(&db, &endpoint, &of).await?;
+    answer(&db, &endpoint, &delivery).await
+}
+
+/// Send again every event whose delivery to this endpoint failed (or was cancelled while
+/// the endpoint was disabled) in a window: the recovery after a receiver's outage.
+/// Recovering the same window twice sends nothing twice.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/recover",
+    operation_id = "recover_webhook",
+    tag = "Webhooks",
+    params(("id" = String, Path, description = "The endpoint id, `ep_…`"), super::IdempotencyKey),
+    request_body = RecoverWindow,
+    security(("api_key" = ["webhooks:manage"])),
+    responses(
+        (status = 202, description = "How many events are being sent again", body = One<Recovered>),
+        (status = 400, description = "A malformed body or window", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The endpoint is disabled, or the `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn recover(
+    Extension(db): Extension<TenantDb>,
+    Extension(principal): Extension<ApiPrincipal>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, One<Recovered>), ApiError> {
+    principal.require(Scope::WebhooksManage)?;
+    let endpoint = existing_endpoint(&db, &id).await?.id;
+    let window: RecoverWindow = body::json(&body)?;
+    let time = |field: &str, s: &str| {
+        Timestamp::parse_rfc3339(s)
+            .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time"))
+    };
+    let since = time("since", &window.since)?;
+    let until = window
+        .until
+        .as_deref()
+        .map(|u| time("until", u))
+        .transpose()?;
+    let queued = resend::recover(&db, &endpoint, since, until, &actor(&principal)).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        One::new(Recovered {
+            queued,
+            since,
+            until: until.unwrap_or_else(Timestamp::now),
+        }),
+    ))
+}
