@@ -239,9 +239,10 @@ impl Worker {
         n: usize,
     ) -> Result<Vec<ClaimedDelivery>, mobieus_store::StoreError> {
         let now = Timestamp::now();
-        // Long enough for an attempt to time out and be recorded, short enough that a
-        // dead worker's deliveries go out again soon.
-        let lease = self.inner.config.client.total_timeout + Duration::from_secs(30);
+        // Long enough for an attempt to time out and be recorded (twice its timeout, at
+        // least 5 s more), short enough that a dead worker's deliveries go out again soon.
+        let timeout = self.inner.config.client.total_timeout;
+        let lease = timeout + timeout.max(Duration::from_secs(5));
         let until = now.plus_millis(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         db.claim_due(now, until, u32::try_from(n).unwrap_or(u32::MAX))
             .await

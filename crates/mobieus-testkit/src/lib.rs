@@ -17,11 +17,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cli;
+pub mod dns;
 pub mod fixtures;
+pub mod receiver;
 mod response;
 
 pub use response::TestResponse;
 
+use dns::FakeDns;
 use mobieus_core::keys::{self, KeyRequest, MintedKey};
 use mobieus_core::tenants;
 use mobieus_core::url_guard::UrlGuard;
@@ -29,9 +32,11 @@ use mobieus_delivery::WorkerConfig;
 use mobieus_domain::api_key::{KeyMode, RateLimit};
 use mobieus_domain::scope::Scopes;
 use mobieus_domain::tenant::TenantSlug;
+use mobieus_domain::webhook::LoopbackPolicy;
 use mobieus_store::{Store, StoreConfig, TenantDb};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -52,16 +57,19 @@ pub struct TestApp {
 /// delivery worker runs in-process.
 #[derive(Debug)]
 pub struct TestOptions {
-    pub guard: UrlGuard,
+    /// The test resolver the guard uses; set names on it to make them resolve.
+    pub dns: Arc<FakeDns>,
+    pub loopback: LoopbackPolicy,
     /// `Some`: the delivery worker runs beside the server with this configuration.
     pub worker: Option<WorkerConfig>,
 }
 
 impl Default for TestOptions {
-    /// The production guard (system resolver, loopback refused) and no worker.
+    /// The production rules (loopback refused) over the test resolver, and no worker.
     fn default() -> Self {
         Self {
-            guard: UrlGuard::system(),
+            dns: Arc::default(),
+            loopback: LoopbackPolicy::Deny,
             worker: None,
         }
     }
@@ -81,10 +89,8 @@ impl TestOptions {
         config.client.ca_file = ca_file.map(Path::to_path_buf);
         config.client.total_timeout = Duration::from_secs(5);
         Self {
-            guard: UrlGuard::new(
-                std::sync::Arc::new(mobieus_core::url_guard::SystemResolver),
-                mobieus_domain::webhook::LoopbackPolicy::Allow,
-            ),
+            dns: Arc::default(),
+            loopback: LoopbackPolicy::Allow,
             worker: Some(config),
         }
     }
@@ -106,17 +112,17 @@ impl TestApp {
         let store = Store::open(&StoreConfig::new(data_dir.path()))
             .await
             .expect("open the store");
+        let guard = UrlGuard::new(options.dns.clone(), options.loopback);
         let worker = options.worker.map(|config| {
-            let worker =
-                mobieus_delivery::Worker::new(store.clone(), options.guard.clone(), config)
-                    .expect("start the delivery worker");
+            let worker = mobieus_delivery::Worker::new(store.clone(), guard.clone(), config)
+                .expect("start the delivery worker");
             let running = worker.clone();
             let handle = tokio::spawn(async move {
                 running.run(std::future::pending()).await;
             });
             (worker, handle)
         });
-        let app = mobieus_web::router(mobieus_web::AppState::new(store.clone(), options.guard));
+        let app = mobieus_web::router(mobieus_web::AppState::new(store.clone(), guard));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
