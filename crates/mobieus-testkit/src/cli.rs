@@ -115,33 +115,28 @@ impl Cli {
     }
 }
 
-/// A `mobieus serve` child process; killed when dropped.
+/// A `mobieus` child process running in the background (a server or a worker), its
+/// stdout and stderr captured; killed when dropped.
 #[derive(Debug)]
-pub struct ServeProcess {
+pub struct Background {
     child: Option<Child>,
-    // stdout and stderr go to files, not pipes: a chatty server never blocks on a full pipe.
+    // stdout and stderr go to files, not pipes: a chatty process never blocks on a full pipe.
     logs: tempfile::TempDir,
-    /// The port it listens on.
-    pub port: u16,
 }
 
-/// What a stopped server printed.
+/// What a stopped process printed.
 #[derive(Debug)]
 pub struct ServeLogs {
     pub stdout: String,
     pub stderr: String,
 }
 
-impl ServeProcess {
-    /// Starts `mobieus --data-dir DIR serve --listen 127.0.0.1:<free port>` with the
-    /// given extra environment, capturing stdout and stderr, and waits until it accepts
-    /// connections (up to 60 s).
-    pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Self {
-        let port = crate::free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut cmd = cli.command(&["serve", "--listen", &listen]);
+impl Background {
+    /// Starts `mobieus --data-dir DIR <args>` with the given extra environment.
+    pub fn spawn(cli: &Cli, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = cli.command(args);
         let logs = tempfile::Builder::new()
-            .prefix("mobieus-serve-logs-")
+            .prefix("mobieus-logs-")
             .tempdir()
             .expect("a temp dir for logs");
         let stdout =
@@ -152,14 +147,102 @@ impl ServeProcess {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn mobieus serve");
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn mobieus {}: {e}", args.join(" ")));
+        Self {
+            child: Some(child),
+            logs,
+        }
+    }
+
+    /// Panics with its stderr when the process has exited.
+    fn assert_running(&mut self, what: &str) {
+        let child = self.child.as_mut().expect("a running process");
+        if let Some(status) = child.try_wait().expect("poll the process") {
+            panic!("{what} exited ({status}): {}", self.read("stderr"));
+        }
+    }
+
+    fn read(&self, name: &str) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.logs.path().join(name)).unwrap_or_default())
+            .into_owned()
+    }
+
+    /// What it printed on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.read("stderr")
+    }
+
+    /// SIGKILL: no chance to clean up, as when a machine dies.
+    pub fn kill(mut self) -> ServeLogs {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.logs()
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s; returns everything it printed.
+    pub fn stop(mut self) -> ServeLogs {
+        let mut child = self.child.take().expect("a running process");
+        // Ask politely first so it can flush its logs.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        self.logs()
+    }
+
+    fn logs(&self) -> ServeLogs {
+        ServeLogs {
+            stdout: self.read("stdout"),
+            stderr: self.read("stderr"),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A `mobieus serve` child process; killed when dropped.
+#[derive(Debug)]
+pub struct ServeProcess {
+    process: Background,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl ServeProcess {
+    /// Starts `mobieus --data-dir DIR serve --listen 127.0.0.1:<free port>` with the
+    /// given extra environment, capturing stdout and stderr, and waits until it accepts
+    /// connections (up to 60 s).
+    pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Self {
+        Self::start_with(cli, &[], env)
+    }
+
+    /// Like [`ServeProcess::start`], with extra `serve` arguments.
+    pub fn start_with(cli: &Cli, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let port = crate::free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["serve", "--listen", &listen];
+        all.extend_from_slice(args);
+        let mut process = Background::spawn(cli, &all, env);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(status) = child.try_wait().expect("poll the server") {
-                let stderr =
-                    std::fs::read_to_string(logs.path().join("stderr")).unwrap_or_default();
-                panic!("mobieus serve exited at start ({status}): {stderr}");
-            }
+            process.assert_running("mobieus serve");
             if std::net::TcpStream::connect_timeout(
                 &([127, 0, 0, 1], port).into(),
                 Duration::from_millis(200),
@@ -174,11 +257,7 @@ impl ServeProcess {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Self {
-            child: Some(child),
-            logs,
-            port,
-        }
+        Self { process, port }
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -186,37 +265,8 @@ impl ServeProcess {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// Stops the server (SIGTERM via `kill`, then SIGKILL after 10 s) and returns
-    /// everything it printed.
-    pub fn stop(mut self) -> ServeLogs {
-        let mut child = self.child.take().expect("a running server");
-        // Ask politely first so it can flush its logs.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        let read = |name: &str| {
-            String::from_utf8_lossy(&std::fs::read(self.logs.path().join(name)).unwrap_or_default())
-                .into_owned()
-        };
-        ServeLogs {
-            stdout: read("stdout"),
-            stderr: read("stderr"),
-        }
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s) and returns everything it printed.
+    pub fn stop(self) -> ServeLogs {
+        self.process.stop()
     }
 }

@@ -95,7 +95,8 @@ pub struct WorkerCmdArgs {
 pub struct WebhookArgs {
     /// FOR DEVELOPMENT AND TESTS ONLY: also allow webhook URLs on loopback (http or https to
     /// 127.0.0.0/8, ::1 and localhost names). Every other private address stays refused.
-    #[arg(long, env = "MOBIEUS_WEBHOOK_ALLOW_LOOPBACK")]
+    #[arg(long, env = "MOBIEUS_WEBHOOK_ALLOW_LOOPBACK",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub webhook_allow_loopback: bool,
 
     /// A PEM file of extra CA certificates trusted for webhook targets.

@@ -1,0 +1,154 @@
+//! The receivers published in the README, run as they are printed (Python 3 and Node,
+//! standard library only) against real deliveries: they verify what mobieus signs,
+//! refuse what it did not, and keep verifying through a secret rotation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
+
+use mobieus_testkit::{TestApp, TestOptions, client, fixtures, free_port};
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const HOST: &str = "alpha.localhost";
+
+/// The code block that follows `<!-- receiver:NAME -->` in the README.
+fn snippet(name: &str) -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("read the README");
+    let marker = format!("<!-- receiver:{name} -->");
+    let after = &readme[readme.find(&marker).expect("the snippet's marker") + marker.len()..];
+    let start = after.find("```").unwrap();
+    let code = &after[start..];
+    let code = &code[code.find('\n').unwrap() + 1..];
+    code[..code.find("```").unwrap()].to_owned()
+}
+
+/// A receiver process and the lines it prints.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn start(program: &str, file: &str, code: &str, secret: &str, port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file);
+        std::fs::write(&path, code).unwrap();
+        let mut child = Command::new(program)
+            .arg(&path)
+            .env("MOBIEUS_WEBHOOK_SECRET", secret)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{program} receiver never listened"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            lines,
+            _dir: dir,
+        }
+    }
+
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the receiver printed a line")
+    }
+}
+
+async fn check(program: &str, file: &str, name: &str) {
+    let app = TestApp::start_with(TestOptions::delivering("0s", None)).await;
+    let db = app.tenant("alpha").await;
+    let key = app
+        .key("alpha", "webhooks:read,webhooks:manage", 6000)
+        .await;
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/webhooks");
+    let created = app
+        .post(
+            HOST,
+            "/api/v1/webhooks",
+            Some(&key),
+            &json!({ "url": url, "events": ["*"] }).to_string(),
+        )
+        .await;
+    created.assert_status(201);
+    let id = created.data()["id"].as_str().unwrap().to_owned();
+    let secret = created.data()["secret"].as_str().unwrap().to_owned();
+    let receiver = Running::start(program, file, &snippet(name), &secret, port);
+
+    // A real delivery verifies.
+    fixtures::join(&db, "ann").await;
+    let line = receiver.next_line();
+    assert!(line.starts_with("verified user.joined evt_"), "{line}");
+
+    // A forged one does not.
+    let forged = client()
+        .post(&url)
+        .header(
+            "mobieus-signature",
+            format!("t={},v1={}", now(), "ab".repeat(32)),
+        )
+        .header("mobieus-event", "user.joined")
+        .header("webhook-id", "evt_forged")
+        .body(r#"{"id":"evt_forged"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    assert!(receiver.next_line().starts_with("REFUSED"));
+
+    // After a rotation the receiver, still on the old secret, verifies `v1_prev`.
+    app.post(
+        HOST,
+        &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        Some(&key),
+        r#"{"grace_seconds":600}"#,
+    )
+    .await
+    .assert_status(200);
+    fixtures::join(&db, "bob").await;
+    let line = receiver.next_line();
+    assert!(line.starts_with("verified user.joined evt_"), "{line}");
+}
+
+fn now() -> i64 {
+    mobieus_domain::time::Timestamp::now().millis() / 1000
+}
+
+// The receivers' output is read with blocking calls: the server and worker need threads
+// of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_receiver_in_the_readme_verifies_deliveries() {
+    check("python3", "receiver.py", "python").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_receiver_in_the_readme_verifies_deliveries() {
+    check("node", "receiver.js", "node").await;
+}
