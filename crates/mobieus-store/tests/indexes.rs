@@ -39,6 +39,18 @@ const HOT: &[(&str, &str)] = &[
         "SELECT d.id FROM webhook_deliveries d JOIN api_events e ON e.id = d.event_id WHERE d.endpoint_id = 'ep_x' AND d.status = 'failed' AND d.position > 0 ORDER BY d.position LIMIT 26",
     ),
     ("deliveries of an event", "SELECT id FROM webhook_deliveries WHERE event_id = 'evt_x' ORDER BY endpoint_id"),
+    (
+        "is anything due (the worker's probe)",
+        "SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= 5 AND (lease_until IS NULL OR lease_until <= 5) LIMIT 1",
+    ),
+    (
+        "failed deliveries to recover",
+        "SELECT d.event_id FROM webhook_deliveries d WHERE d.endpoint_id = 'ep_x' AND d.status IN ('failed', 'cancelled') AND d.created_at >= 1 AND d.created_at < 9
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries n WHERE n.event_id = d.event_id AND n.endpoint_id = d.endpoint_id AND n.position > d.position)
+         ORDER BY d.position",
+    ),
+    ("idempotency key", "SELECT status FROM idempotency_keys WHERE api_key_id = 'key_x' AND key = 'k'"),
+    ("expired idempotency keys", "DELETE FROM idempotency_keys WHERE created_at < 5"),
     ("attempts of a delivery", "SELECT number FROM delivery_attempts WHERE delivery_id = 'dlv_x' ORDER BY number"),
     ("edit history of a post", "SELECT body FROM post_revisions WHERE post_id = 3 ORDER BY id"),
 ];

@@ -9,13 +9,26 @@ use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, End
 use sqlx::SqliteExecutor;
 
 /// Leases up to `batch` due deliveries until `lease_until`, oldest due first, in one
-/// statement (SQLite has one writer, so two workers never claim the same row).
-pub(crate) async fn claim_due<'e>(
-    e: impl SqliteExecutor<'e>,
+/// statement (SQLite has one writer, so two workers never claim the same row). A read
+/// first: a tenant with nothing due costs one index probe, not a write lock.
+pub(crate) async fn claim_due(
+    pool: &super::Pool,
     now: Timestamp,
     lease_until: Timestamp,
     batch: u32,
 ) -> Result<Vec<ClaimedDelivery>> {
+    let due: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+         LIMIT 1",
+    )
+    .bind(now.millis())
+    .fetch_optional(pool)
+    .await?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
+    let e = pool;
     let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
         "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2
          WHERE id IN (SELECT id FROM webhook_deliveries
