@@ -1,7 +1,9 @@
-//! `Idempotency-Key` on the API's POSTs: the first request with a key runs and its answer
-//! is kept (sealed, as it may hold a secret) for 24 hours; a repeat of the same request
-//! gets the same answer again with `Idempotent-Replayed: true`; the same key on a
-//! different request is refused. A 5xx answer is not kept, so the client may retry.
+//! `Idempotency-Key` on the API's POSTs: the first request with a key runs and, when it
+//! succeeds (2xx), its answer is kept (sealed, as it may hold a secret) for 24 hours; a
+//! repeat of the same request gets the same answer again with `Idempotent-Replayed: true`
+//! (its `request_id` set to the repeat's, so the body and `X-Request-Id` agree); the same
+//! key on a different request is refused. A refused or failed request is not kept: the
+//! client fixes the cause and retries with the same key.
 
 use crate::AppState;
 use crate::auth::ApiPrincipal;
@@ -84,6 +86,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             let body = master
                 .open(&answer.sealed_body, &aad)
                 .map_err(|e| ApiError::Internal(Box::new(e)))?;
+            let body = with_current_request_id(body);
             let mut response = (
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
                 body,
@@ -99,7 +102,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     }
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     let status = response.status();
-    if status.is_server_error() {
+    if !status.is_success() {
         db.release_idempotency_key(&principal.key_id, &key).await?;
         return Ok(response);
     }
@@ -120,4 +123,24 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     db.complete_idempotency_key(&principal.key_id, &key, &answer)
         .await?;
     Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+/// The kept answer with this request's id in `meta.request_id`, every other byte as
+/// first sent (the envelope ends with `"meta":{"request_id":"…"`, written by us).
+fn with_current_request_id(body: Vec<u8>) -> Vec<u8> {
+    const MARK: &[u8] = b"\"meta\":{\"request_id\":\"";
+    let Some(start) = body
+        .windows(MARK.len())
+        .rposition(|w| w == MARK)
+        .map(|i| i + MARK.len())
+    else {
+        return body;
+    };
+    let Some(len) = body[start..].iter().position(|b| *b == b'"') else {
+        return body;
+    };
+    let mut out = body[..start].to_vec();
+    out.extend_from_slice(crate::request_id::current().as_bytes());
+    out.extend_from_slice(&body[start + len..]);
+    out
 }
