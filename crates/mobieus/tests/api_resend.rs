@@ -8,8 +8,9 @@
 //! was cancelled) in a window, once, audited, and refuses a malformed window; that the
 //! three refuse a disabled or unknown endpoint and a key without `webhooks:manage`; and
 //! that a repeated POST with the same `Idempotency-Key` answers the first answer byte for
-//! byte (`idempotent-replayed: true`) and does nothing else, per API key, with the answer
-//! kept sealed (no secret in plaintext on disk).
+//! byte but its own request id (`idempotent-replayed: true`) and does nothing else, per
+//! API key, with the answer kept sealed (no secret in plaintext on disk), while a refused
+//! request is not kept.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
