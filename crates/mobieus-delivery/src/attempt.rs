@@ -94,6 +94,11 @@ pub(crate) async fn send(
             }
         }
         Err(e) => {
+            if e.is_connect() {
+                // No connection (refused by the SSRF guard, unresolvable, unreachable):
+                // nothing was sent, so the log shows no headers as sent.
+                attempt.request_headers = Value::Object(Map::new());
+            }
             attempt.error = Some(describe(&e));
             failed
         }

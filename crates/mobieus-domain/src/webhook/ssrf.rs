@@ -142,17 +142,18 @@ pub fn check_host_name(host: &str) -> Result<(), Denied> {
             reason: why.to_owned(),
         })
     };
-    if !h.contains('.') {
-        return deny("a single-label name resolves inside the local network");
-    }
     if h == "localhost" || h.ends_with(".localhost") {
         return deny("localhost names the machine itself");
+    }
+    if !h.contains('.') {
+        return deny("a single-label name resolves inside the local network");
     }
     if h.starts_with("metadata.") {
         return deny("metadata.* names cloud metadata services");
     }
     for zone in [".internal", ".local", ".localdomain", ".home.arpa"] {
-        if h.ends_with(zone) {
+        // The zone's own name too (`home.arpa` is a name, RFC 8375).
+        if h.ends_with(zone) || h == zone[1..] {
             return deny(&format!("{zone} is a private zone"));
         }
     }
@@ -255,6 +256,7 @@ mod tests {
             "printer.local",
             "x.localdomain",
             "nas.home.arpa",
+            "home.arpa",
             "LOCALHOST.",
         ] {
             assert!(check_host_name(h).is_err(), "{h}");
