@@ -6,12 +6,12 @@ use crate::Result;
 use crate::outbox::audit;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::RetrySchedule;
-use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, TenantDb};
+use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, TenantDb, TenantTx};
 use serde_json::json;
 use std::time::Duration;
 
-/// The longest `Retry-After` a receiver can ask for.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// The longest `Retry-After` a receiver can ask for; a longer one is cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
 /// How deliveries are retried and when endpoints are given up on.
 #[derive(Clone, Debug)]
@@ -42,7 +42,18 @@ pub enum Outcome {
     },
 }
 
+/// One attempt's outcome, to record.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub claimed: ClaimedDelivery,
+    pub attempt: NewAttempt,
+    pub outcome: Outcome,
+    /// In [0, 1): spreads the next wait.
+    pub jitter: f64,
+}
+
 /// Records attempt `claimed.attempts + 1`; `jitter` in [0, 1) spreads the next wait.
+/// `None`: the claim had run out and passed to another worker, so nothing was recorded.
 pub async fn record(
     db: &TenantDb,
     policy: &DeliveryPolicy,
@@ -50,11 +61,49 @@ pub async fn record(
     attempt: &NewAttempt,
     outcome: Outcome,
     jitter: f64,
-) -> Result<DeliveryState> {
+) -> Result<Option<DeliveryState>> {
+    let one = Recorded {
+        claimed: claimed.clone(),
+        attempt: attempt.clone(),
+        outcome,
+        jitter,
+    };
+    let states = record_all(db, policy, std::slice::from_ref(&one)).await?;
+    Ok(states.first().copied().flatten())
+}
+
+/// Records many attempts of one tenant in one transaction (a group commit: the worker
+/// records what finished together), in order; returns each delivery's state after it, or
+/// `None` where the claim had run out and passed to another worker (nothing recorded:
+/// no attempt row, no failure counted).
+pub async fn record_all(
+    db: &TenantDb,
+    policy: &DeliveryPolicy,
+    attempts: &[Recorded],
+) -> Result<Vec<Option<DeliveryState>>> {
     let now = Timestamp::now();
-    let number = claimed.attempts + 1;
     let mut tx = db.begin().await?;
-    let state = match outcome {
+    let mut states = Vec::with_capacity(attempts.len());
+    for r in attempts {
+        states.push(record_in(&mut tx, policy, r, now).await?);
+    }
+    tx.commit().await?;
+    Ok(states)
+}
+
+async fn record_in(
+    tx: &mut TenantTx,
+    policy: &DeliveryPolicy,
+    r: &Recorded,
+    now: Timestamp,
+) -> Result<Option<DeliveryState>> {
+    let claimed = &r.claimed;
+    if !tx.claim_holds(claimed).await? {
+        tracing::warn!(delivery = %claimed.id, "lease ran out before the attempt was recorded; another worker has it");
+        return Ok(None);
+    }
+    let number = claimed.attempts + 1;
+    let state = match r.outcome {
         Outcome::Succeeded => {
             tx.count_endpoint_result(&claimed.endpoint_id, true).await?;
             DeliveryState::Succeeded
@@ -77,7 +126,7 @@ pub async fn record(
             {
                 tracing::warn!(endpoint = %claimed.endpoint_id, reason, "webhook endpoint disabled");
                 audit(
-                    &mut tx,
+                    tx,
                     "worker",
                     "endpoint.disabled",
                     claimed.endpoint_id.as_str(),
@@ -85,7 +134,7 @@ pub async fn record(
                 )
                 .await?;
             }
-            match policy.schedule.wait_before(number + 1, jitter) {
+            match policy.schedule.wait_before(number + 1, r.jitter) {
                 Some(wait) => {
                     let asked = retry_after.map_or(Duration::ZERO, |r| r.min(MAX_RETRY_AFTER));
                     let wait = wait.max(asked);
@@ -97,7 +146,6 @@ pub async fn record(
             }
         }
     };
-    tx.record_attempt(attempt, state, now).await?;
-    tx.commit().await?;
-    Ok(state)
+    tx.record_attempt(&r.attempt, state, now).await?;
+    Ok(Some(state))
 }

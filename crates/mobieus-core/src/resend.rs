@@ -54,16 +54,30 @@ pub async fn replay(db: &TenantDb, endpoint: &EndpointId, of: &DeliveryId) -> Re
     Ok(delivery)
 }
 
+/// The most events one recovery queues (one write transaction); the rest wait for the
+/// next call, which carries on where this one stopped.
+pub const RECOVER_BATCH: u32 = 10_000;
+
+/// What a recovery queued.
+#[derive(Clone, Copy, Debug)]
+pub struct Recovery {
+    pub queued: usize,
+    /// The end of the window used (now, when none was given).
+    pub until: Timestamp,
+    /// More failed deliveries remain in the window: call again.
+    pub more: bool,
+}
+
 /// Sends again every event whose latest delivery to `endpoint` failed (or was cancelled
-/// when the endpoint was disabled), created in [since, until). Recovering a window twice
-/// sends nothing twice. Returns how many were queued.
+/// when the endpoint was disabled), created in [since, until), up to [`RECOVER_BATCH`].
+/// Recovering a window twice sends nothing twice.
 pub async fn recover(
     db: &TenantDb,
     endpoint: &EndpointId,
     since: Timestamp,
     until: Option<Timestamp>,
     actor: &str,
-) -> Result<usize> {
+) -> Result<Recovery> {
     let now = Timestamp::now();
     let until = until.unwrap_or(now);
     if until <= since {
@@ -74,7 +88,9 @@ pub async fn recover(
     }
     let mut tx = db.begin().await?;
     active_endpoint(&mut tx, endpoint).await?;
-    let events = tx.events_to_recover(endpoint, since, until).await?;
+    let events = tx
+        .events_to_recover(endpoint, since, until, RECOVER_BATCH)
+        .await?;
     for event in &events {
         tx.insert_delivery(event, endpoint, now).await?;
     }
@@ -87,5 +103,9 @@ pub async fn recover(
     )
     .await?;
     tx.commit().await?;
-    Ok(events.len())
+    Ok(Recovery {
+        queued: events.len(),
+        until,
+        more: events.len() == RECOVER_BATCH as usize,
+    })
 }

@@ -12,6 +12,9 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+/// How long registration waits for a name to resolve.
+const REGISTRATION_LOOKUP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A future that resolves a host name.
 pub type Lookup<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>>;
 
@@ -58,9 +61,9 @@ impl UrlGuard {
         Self { resolver, loopback }
     }
 
-    /// The system resolver, loopback refused: what production runs.
-    pub fn system() -> Self {
-        Self::new(Arc::new(SystemResolver), LoopbackPolicy::Deny)
+    /// The system resolver (production runs `LoopbackPolicy::Deny`).
+    pub fn system(loopback: LoopbackPolicy) -> Self {
+        Self::new(Arc::new(SystemResolver), loopback)
     }
 
     pub fn loopback(&self) -> LoopbackPolicy {
@@ -98,9 +101,11 @@ impl UrlGuard {
     pub async fn check_new(&self, url: &str) -> Result<WebhookUrl, UnsafeUrl> {
         let parsed = self.parse(url)?;
         if let Some(host) = parsed.domain() {
-            match self.resolve(host).await {
-                Ok(_) | Err(Refused::Unresolved { .. }) => {}
-                Err(Refused::Unsafe(e)) => return Err(e),
+            // A resolver that does not answer must not hold the API request: a name that
+            // does not resolve in time is treated as one that does not resolve yet.
+            match tokio::time::timeout(REGISTRATION_LOOKUP, self.resolve(host)).await {
+                Ok(Ok(_) | Err(Refused::Unresolved { .. })) | Err(_) => {}
+                Ok(Err(Refused::Unsafe(e))) => return Err(e),
             }
         }
         Ok(parsed)

@@ -67,9 +67,9 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
             .unwrap();
     }
     let now = Timestamp::now();
-    let first = db.claim_due(now, now.plus_millis(30_000), 2).await.unwrap();
+    let first = db.claim_due(now, now.plus_millis(30_000), 2, &[]).await.unwrap();
     let second = db
-        .claim_due(now, now.plus_millis(30_000), 10)
+        .claim_due(now, now.plus_millis(30_000), 10, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -78,7 +78,7 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
         "three due deliveries, each claimed once"
     );
     assert!(
-        db.claim_due(now, now.plus_millis(30_000), 10)
+        db.claim_due(now, now.plus_millis(30_000), 10, &[])
             .await
             .unwrap()
             .is_empty(),
@@ -86,7 +86,7 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
     );
     let after_lease = now.plus_millis(30_001);
     let again = db
-        .claim_due(after_lease, after_lease.plus_millis(30_000), 10)
+        .claim_due(after_lease, after_lease.plus_millis(30_000), 10, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -117,7 +117,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
     let mut states = Vec::new();
     for _ in 0..3 {
         let claimed = db
-            .claim_due(far(), far().plus_millis(1000), 10)
+            .claim_due(far(), far().plus_millis(1000), 10, &[])
             .await
             .unwrap()
             .pop()
@@ -132,7 +132,8 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
             0.0,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the claim holds");
         if let DeliveryState::Retry { at } = state {
             let wait = at.millis() - before.millis();
             assert!(
@@ -151,7 +152,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
         ]
     ));
     assert!(
-        db.claim_due(far(), far(), 10).await.unwrap().is_empty(),
+        db.claim_due(far(), far(), 10, &[]).await.unwrap().is_empty(),
         "a failed delivery is not claimed again"
     );
     assert_eq!(
@@ -168,7 +169,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
         .await
         .unwrap();
     let claimed = db
-        .claim_due(far(), far().plus_millis(1000), 10)
+        .claim_due(far(), far().plus_millis(1000), 10, &[])
         .await
         .unwrap()
         .pop()
@@ -183,7 +184,8 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
             0.0
         )
         .await
-        .unwrap(),
+        .unwrap()
+        .expect("the claim holds"),
         DeliveryState::Succeeded
     );
     assert_eq!(
@@ -205,7 +207,7 @@ async fn retry_after_is_honoured_within_bounds() {
         .unwrap();
     let policy = DeliveryPolicy::default();
     let claimed = db
-        .claim_due(far(), far().plus_millis(1000), 1)
+        .claim_due(far(), far().plus_millis(1000), 1, &[])
         .await
         .unwrap()
         .pop()
@@ -224,7 +226,8 @@ async fn retry_after_is_honoured_within_bounds() {
         0.0,
     )
     .await
-    .unwrap() else {
+    .unwrap()
+    .expect("the claim holds") else {
         panic!("retried")
     };
     assert!(
@@ -246,7 +249,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
             .unwrap();
     }
     for claimed in db
-        .claim_due(far(), far().plus_millis(1000), 10)
+        .claim_due(far(), far().plus_millis(1000), 10, &[])
         .await
         .unwrap()
     {
@@ -259,7 +262,8 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
             0.0,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the claim holds");
     }
     let endpoint = db.endpoint_by_id(&ep).await.unwrap().unwrap().endpoint;
     assert!(!endpoint.active);
@@ -276,7 +280,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
         .await
         .unwrap();
     let late = db
-        .claim_due(far(), far().plus_millis(1000), 10)
+        .claim_due(far(), far().plus_millis(1000), 10, &[])
         .await
         .unwrap();
     assert!(
@@ -289,7 +293,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
         .await
         .unwrap();
     let claimed = db2
-        .claim_due(far(), far().plus_millis(1000), 1)
+        .claim_due(far(), far().plus_millis(1000), 1, &[])
         .await
         .unwrap()
         .pop()
@@ -306,10 +310,57 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
         0.0,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .expect("the claim holds");
     let endpoint = db2.endpoint_by_id(&ep2).await.unwrap().unwrap().endpoint;
     assert_eq!(
         (endpoint.active, endpoint.disabled_reason.as_deref()),
         (false, Some("the endpoint answered 410 Gone"))
     );
+}
+
+#[tokio::test]
+async fn a_record_after_the_lease_passed_to_another_worker_is_dropped() {
+    let (_dir, db, ep) = setup().await;
+    forum::join(&db, &Username::parse("ann").unwrap(), None)
+        .await
+        .unwrap();
+    let policy = DeliveryPolicy::default();
+    let now = Timestamp::now();
+    // Worker A claims with a lease that has run out by the time B looks.
+    let a = db
+        .claim_due(now, now.plus_millis(1), 1, &[])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let b = db
+        .claim_due(now.plus_millis(10), now.plus_millis(60_000), 1, &[])
+        .await
+        .unwrap()
+        .pop()
+        .expect("the lease ran out, so B claims it");
+    assert_eq!(a.id, b.id);
+    let late = delivery::record(&db, &policy, &a, &attempt(&a, Some(500)), FAILED, 0.0)
+        .await
+        .unwrap();
+    assert_eq!(late, None, "A's lease passed to B: nothing recorded");
+    let endpoint = db.endpoint_by_id(&ep).await.unwrap().unwrap().endpoint;
+    assert_eq!(
+        endpoint.consecutive_failures, 0,
+        "A's failure is not counted"
+    );
+    assert!(db.attempts(&a.id).await.unwrap().is_empty());
+    let done = delivery::record(
+        &db,
+        &policy,
+        &b,
+        &attempt(&b, Some(204)),
+        Outcome::Succeeded,
+        0.0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done, Some(DeliveryState::Succeeded));
+    assert_eq!(db.attempts(&b.id).await.unwrap().len(), 1);
 }

@@ -10,10 +10,14 @@ use mobieus_store::{ClaimedDelivery, NewAttempt};
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
 
+/// Who is calling, as receivers see it.
+const USER_AGENT: &str = concat!("mobieus-webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// How long the start of an answer's body is waited for, once its status is in.
+const EXCERPT_WAIT: Duration = Duration::from_secs(1);
+
 /// The most of an answer's body kept in the attempt log.
 const EXCERPT_BYTES: usize = 2048;
-/// The longest `Retry-After` honoured; a longer one is cut to this.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
 /// Where a delivery goes and what signs it.
 #[derive(Debug)]
@@ -24,11 +28,12 @@ pub(crate) struct Target {
     pub previous: Option<WebhookSecret>,
 }
 
-/// What to send: the event's type and its stored JSON, the bytes signed and sent.
+/// What to send: the event's type and its stored JSON, the bytes signed and sent (shared
+/// by every delivery of the event in a batch).
 #[derive(Debug)]
 pub(crate) struct Payload {
     pub event_type: String,
-    pub body: String,
+    pub body: bytes::Bytes,
 }
 
 pub(crate) async fn send(
@@ -65,12 +70,16 @@ pub(crate) async fn send(
         }
     };
     let headers = headers(claimed, target, payload, number, started_at);
-    attempt.request_headers = Value::Object(
-        headers
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
-            .collect(),
+    let mut sent: Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+        .collect();
+    // Added by the HTTP client from the body.
+    sent.insert(
+        "content-length".to_owned(),
+        Value::String(payload.body.len().to_string()),
     );
+    attempt.request_headers = Value::Object(sent);
     let mut request = client.post(url.as_str());
     for (name, value) in &headers {
         request = request.header(*name, value);
@@ -119,12 +128,13 @@ fn headers(
     let sig = sign(
         &claimed.event_id,
         ts,
-        payload.body.as_bytes(),
+        &payload.body,
         &target.current,
         target.previous.as_ref(),
     );
     vec![
         ("content-type", "application/json".to_owned()),
+        ("user-agent", USER_AGENT.to_owned()),
         ("mobieus-signature", sig.mobieus_signature),
         ("mobieus-event", payload.event_type.clone()),
         ("mobieus-event-id", claimed.event_id.clone()),
@@ -137,7 +147,7 @@ fn headers(
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare from webhook receivers and is
-/// ignored), bounded.
+/// ignored); the delivery policy bounds it.
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let secs: u64 = response
         .headers()
@@ -147,16 +157,18 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+    Some(Duration::from_secs(secs))
 }
 
-/// The start of the answer's body, read no further than the cap.
+/// The start of the answer's body, read no further than the cap and for no longer than
+/// `EXCERPT_WAIT` once the status is in (a slow body must not hold a slot).
 async fn excerpt(response: &mut reqwest::Response) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + EXCERPT_WAIT;
     let mut kept = Vec::new();
     while kept.len() < EXCERPT_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => kept.extend_from_slice(&chunk),
+            Ok(Ok(None) | Err(_)) | Err(_) => break,
         }
     }
     if kept.is_empty() {

@@ -67,7 +67,8 @@ impl Resolve for GuardedResolve {
     }
 }
 
-pub(crate) fn build(
+/// The client every attempt goes through (the benchmark measures the raw rate with it too).
+pub fn build(
     guard: &UrlGuard,
     settings: &ClientSettings,
 ) -> Result<reqwest::Client, DeliveryError> {
@@ -80,8 +81,7 @@ pub(crate) fn build(
         .timeout(settings.total_timeout)
         .pool_max_idle_per_host(settings.idle_per_host)
         .pool_idle_timeout(Duration::from_secs(60))
-        .tcp_nodelay(true)
-        .user_agent(concat!("mobieus-webhooks/", env!("CARGO_PKG_VERSION")));
+        .tcp_nodelay(true);
     if let Some(path) = &settings.ca_file {
         let pem = std::fs::read(path).map_err(|source| DeliveryError::CaFile {
             path: path.display().to_string(),

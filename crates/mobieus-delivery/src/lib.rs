@@ -4,7 +4,8 @@
 
 mod attempt;
 mod client;
+mod targets;
 mod worker;
 
-pub use client::{ClientSettings, DeliveryError, install_crypto};
+pub use client::{ClientSettings, DeliveryError, build as build_client, install_crypto};
 pub use worker::{RunSummary, Worker, WorkerConfig};

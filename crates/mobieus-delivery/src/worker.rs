@@ -1,30 +1,35 @@
 //! The delivery worker. It takes tenants with due work (raised in-process the moment a
 //! transaction enqueues, or found by a poll of every tenant for work that other
 //! processes enqueued or that came due), claims their due deliveries in batches with a
-//! lease, and sends each with many in flight. A worker that dies loses nothing: its
-//! leases run out and the deliveries are claimed again.
+//! lease, sends each with many in flight, and records what finished together in one
+//! transaction per tenant (group commit). A worker that dies loses nothing: its leases
+//! run out and the deliveries are claimed again; a record whose lease ran out is dropped.
 
 use crate::attempt::{self, Payload, Target};
 use crate::client::{self, ClientSettings, DeliveryError};
-use mobieus_core::delivery::{self, DeliveryPolicy};
+use crate::targets::{Resolved, Targets};
+use mobieus_core::delivery::{self, DeliveryPolicy, Outcome, Recorded};
 use mobieus_core::url_guard::UrlGuard;
-use mobieus_core::webhooks::signing_secrets;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::EndpointId;
-use mobieus_store::{ClaimedDelivery, DeliveryState, Store, TenantDb};
+use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, Store, TenantDb};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// The most deliveries claimed from one tenant at a time, so one busy tenant cannot hold
 /// up the others for long.
 const MAX_BATCH: usize = 256;
+/// The most attempts recorded in one transaction.
+const MAX_RECORD: usize = 512;
+/// How long a delivery given back (its endpoint had no slot to spare) waits.
+const DEFER_MS: i64 = 200;
 
 /// How the worker runs.
 #[derive(Clone, Debug)]
@@ -66,6 +71,9 @@ struct Counters {
     cancelled: AtomicU64,
 }
 
+/// An attempt made, to record with others of its tenant.
+type ToRecord = (TenantDb, Recorded);
+
 /// The delivery worker of one process. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Worker {
@@ -79,6 +87,11 @@ struct Inner {
     client: reqwest::Client,
     config: WorkerConfig,
     permits: Arc<Semaphore>,
+    /// Attempts in flight per endpoint: one endpoint may hold only `per_endpoint` slots,
+    /// so a stalled endpoint cannot take every slot from the others.
+    in_flight: Mutex<HashMap<(TenantSlug, EndpointId), usize>>,
+    per_endpoint: usize,
+    targets: Targets,
     counters: Counters,
 }
 
@@ -86,6 +99,8 @@ impl Worker {
     pub fn new(store: Store, guard: UrlGuard, config: WorkerConfig) -> Result<Self, DeliveryError> {
         let client = client::build(&guard, &config.client)?;
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let targets = Targets::new(store.work_signal().clone());
+        let per_endpoint = (config.concurrency / 4).max(1);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -93,6 +108,9 @@ impl Worker {
                 client,
                 config,
                 permits,
+                in_flight: Mutex::default(),
+                per_endpoint,
+                targets,
                 counters: Counters::default(),
             }),
         })
@@ -113,6 +131,7 @@ impl Worker {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let inner = &self.inner;
         let signal = inner.store.work_signal().clone();
+        let (record_tx, recorder) = self.recorder();
         let mut tasks = JoinSet::new();
         let mut next_poll = Instant::now();
         let mut next_maintenance = Instant::now();
@@ -133,7 +152,7 @@ impl Worker {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                () = self.drain(due, &mut tasks) => {}
+                () = self.drain(due, &mut tasks, &record_tx) => {}
             }
             while tasks.try_join_next().is_some() {}
             tokio::select! {
@@ -155,6 +174,9 @@ impl Worker {
                 "stopping with attempts in flight; they will be claimed again"
             );
         }
+        drop(tasks);
+        drop(record_tx);
+        let _ = recorder.await;
     }
 
     /// Delivers everything due now in every tenant, waits for it, and returns (cron mode).
@@ -168,9 +190,12 @@ impl Worker {
             .map(|t| t.slug)
             .collect();
         self.maintain(&all).await;
+        let (record_tx, recorder) = self.recorder();
         let mut tasks = JoinSet::new();
-        self.drain(all, &mut tasks).await;
+        self.drain(all, &mut tasks, &record_tx).await;
         while tasks.join_next().await.is_some() {}
+        drop(record_tx);
+        let _ = recorder.await;
         Ok(self.summary())
     }
 
@@ -196,7 +221,12 @@ impl Worker {
 
     /// Claims and starts every due delivery of these tenants, a batch per tenant in
     /// turn, as permits allow; returns when none of them has anything due left.
-    async fn drain(&self, tenants: Vec<TenantSlug>, tasks: &mut JoinSet<()>) {
+    async fn drain(
+        &self,
+        tenants: Vec<TenantSlug>,
+        tasks: &mut JoinSet<()>,
+        record: &mpsc::Sender<ToRecord>,
+    ) {
         let mut queue: VecDeque<TenantSlug> = tenants.into();
         while let Some(slug) = queue.pop_front() {
             let db = match self.inner.store.tenant_db(&slug).await {
@@ -228,9 +258,70 @@ impl Worker {
             if claimed.len() == wanted {
                 queue.push_back(slug);
             }
+            let claimed = self.within_endpoint_shares(&db, claimed).await;
             while tasks.try_join_next().is_some() {}
-            self.start(db, claimed, permits, tasks).await;
+            self.start(db, claimed, permits, tasks, record).await;
         }
+    }
+
+    /// Keeps the deliveries whose endpoint has a slot to spare (counting them in flight);
+    /// gives the rest back, due a moment later.
+    async fn within_endpoint_shares(
+        &self,
+        db: &TenantDb,
+        claimed: Vec<ClaimedDelivery>,
+    ) -> Vec<ClaimedDelivery> {
+        let (mut keep, mut over) = (Vec::with_capacity(claimed.len()), Vec::new());
+        {
+            let mut in_flight = self.in_flight();
+            for c in claimed {
+                let n = in_flight
+                    .entry((db.slug().clone(), c.endpoint_id.clone()))
+                    .or_insert(0);
+                if *n < self.inner.per_endpoint {
+                    *n += 1;
+                    keep.push(c);
+                } else {
+                    over.push(c);
+                }
+            }
+        }
+        if !over.is_empty() {
+            let at = Timestamp::now().plus_millis(DEFER_MS);
+            if let Err(e) = db.defer(&over, at).await {
+                // Their leases run out instead.
+                tracing::error!(tenant = %db.slug(), error = %e, "cannot give back deliveries");
+            }
+        }
+        keep
+    }
+
+    /// The endpoints of `db` holding all the slots they may.
+    fn saturated(&self, db: &TenantDb) -> Vec<EndpointId> {
+        self.in_flight()
+            .iter()
+            .filter(|((slug, _), n)| slug == db.slug() && **n >= self.inner.per_endpoint)
+            .map(|((_, id), _)| id.clone())
+            .collect()
+    }
+
+    /// One attempt of `endpoint` finished.
+    fn landed(&self, slug: &TenantSlug, endpoint: &EndpointId) {
+        let mut in_flight = self.in_flight();
+        let key = (slug.clone(), endpoint.clone());
+        if let Some(n) = in_flight.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                in_flight.remove(&key);
+            }
+        }
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantSlug, EndpointId), usize>> {
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn claim(
@@ -244,90 +335,112 @@ impl Worker {
         let timeout = self.inner.config.client.total_timeout;
         let lease = timeout + timeout.max(Duration::from_secs(5));
         let until = now.plus_millis(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
-        db.claim_due(now, until, u32::try_from(n).unwrap_or(u32::MAX))
+        let skip = self.saturated(db);
+        db.claim_due(now, until, u32::try_from(n).unwrap_or(u32::MAX), &skip)
             .await
     }
 
-    /// Starts one task per claimed delivery, each holding one permit.
+    /// Starts one task per claimed delivery, each holding one permit. The batch's events
+    /// are read in one query; endpoints come from the cache of targets.
     async fn start(
         &self,
         db: TenantDb,
         claimed: Vec<ClaimedDelivery>,
         mut permits: Vec<OwnedSemaphorePermit>,
         tasks: &mut JoinSet<()>,
+        record: &mpsc::Sender<ToRecord>,
     ) {
-        // Endpoints are looked up (and their secrets opened) once per batch.
-        let mut targets: HashMap<EndpointId, Option<Arc<Target>>> = HashMap::new();
+        if claimed.is_empty() {
+            return;
+        }
+        let ids: Vec<&str> = claimed.iter().map(|c| c.event_id.as_str()).collect();
+        let mut events = match db.event_jsons(&ids).await {
+            Ok(e) => e,
+            Err(e) => {
+                // The leases run out and the batch is claimed again.
+                tracing::error!(tenant = %db.slug(), error = %e, "cannot read the batch's events");
+                for c in &claimed {
+                    self.landed(db.slug(), &c.endpoint_id);
+                }
+                return;
+            }
+        };
+        let mut resolved: HashMap<&EndpointId, Resolved> = HashMap::new();
+        for c in &claimed {
+            if !resolved.contains_key(&c.endpoint_id) {
+                let r = self
+                    .inner
+                    .targets
+                    .get(&db, self.inner.store.master_key(), &c.endpoint_id)
+                    .await;
+                resolved.insert(&c.endpoint_id, r);
+            }
+        }
+        let resolved: HashMap<_, _> = resolved.into_iter().map(|(k, v)| (k.clone(), v)).collect();
+        let events: HashMap<String, Arc<Payload>> = events
+            .drain()
+            .map(|(id, (event_type, body))| {
+                let payload = Payload {
+                    event_type,
+                    body: body.into(),
+                };
+                (id, Arc::new(payload))
+            })
+            .collect();
         for c in claimed {
             let Some(permit) = permits.pop() else { break };
-            let target = match targets.get(&c.endpoint_id) {
-                Some(t) => t.clone(),
-                None => {
-                    let t = self.target(&db, &c.endpoint_id).await;
-                    targets.insert(c.endpoint_id.clone(), t.clone());
-                    t
-                }
-            };
+            let target = resolved
+                .get(&c.endpoint_id)
+                .cloned()
+                .unwrap_or(Resolved::Gone);
+            let payload = events.get(&c.event_id).cloned();
             let worker = self.clone();
-            let db = db.clone();
+            let (db, record) = (db.clone(), record.clone());
             tasks.spawn(async move {
-                worker.deliver(&db, c, target).await;
-                drop(permit);
+                let done = worker.deliver(&db, &c, target, payload).await;
+                worker.landed(db.slug(), &c.endpoint_id);
+                if let Some(done) = done {
+                    // Recording may wait for the recorder; the slot is free already.
+                    drop(permit);
+                    let _ = record.send((db, done)).await;
+                }
             });
         }
     }
 
-    async fn target(&self, db: &TenantDb, id: &EndpointId) -> Option<Arc<Target>> {
-        let record = match db.endpoint_by_id(id).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return None,
-            Err(e) => {
-                tracing::error!(endpoint = %id, error = %e, "cannot read endpoint");
-                return None;
-            }
-        };
-        let now = Timestamp::now();
-        match signing_secrets(db, self.inner.store.master_key(), &record, now) {
-            Ok((current, previous)) => Some(Arc::new(Target {
-                url: record.endpoint.url,
-                active: record.endpoint.active,
-                current,
-                previous,
-            })),
-            Err(e) => {
-                tracing::error!(endpoint = %id, error = %e, "cannot open the endpoint's signing secret");
-                None
-            }
-        }
-    }
-
-    /// One attempt of one claimed delivery, recorded. On a store error the lease is left
-    /// to run out, so the delivery is tried again.
-    async fn deliver(&self, db: &TenantDb, claimed: ClaimedDelivery, target: Option<Arc<Target>>) {
+    /// One attempt of one claimed delivery; what to record, if anything.
+    async fn deliver(
+        &self,
+        db: &TenantDb,
+        claimed: &ClaimedDelivery,
+        target: Resolved,
+        payload: Option<Arc<Payload>>,
+    ) -> Option<Recorded> {
         let inner = &self.inner;
-        // No target: the endpoint was deleted (its deliveries went with it) or its
-        // secret cannot be opened (logged); the lease runs out either way.
-        let Some(target) = target else { return };
+        let target: Arc<Target> = match target {
+            // Deleted (its deliveries went with it), or unreadable now (the lease runs out
+            // and the delivery is tried again).
+            Resolved::Gone | Resolved::Unavailable => return None,
+            Resolved::Broken(why) => return Some(self.unsent(claimed, why)),
+            Resolved::Ready(t) => t,
+        };
         if !target.active {
-            match db.cancel_delivery(&claimed.id, Timestamp::now()).await {
-                Ok(()) => inner.counters.cancelled.fetch_add(1, Ordering::Relaxed),
-                Err(e) => {
-                    tracing::error!(delivery = %claimed.id, error = %e, "cannot cancel delivery");
-                    return;
+            match db.cancel_delivery(claimed, Timestamp::now()).await {
+                Ok(true) => {
+                    inner.counters.cancelled.fetch_add(1, Ordering::Relaxed);
                 }
-            };
-            return;
-        }
-        let payload = match db.event_json(&claimed.event_id).await {
-            Ok(Some((event_type, body))) => Payload { event_type, body },
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(delivery = %claimed.id, error = %e, "cannot read event");
-                return;
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(delivery = %claimed.id, error = %e, "cannot cancel delivery")
+                }
             }
+            return None;
+        }
+        let Some(payload) = payload else {
+            return Some(self.unsent(claimed, "the event of this delivery is missing".to_owned()));
         };
         let (attempt, outcome) =
-            attempt::send(&inner.client, &inner.guard, &claimed, &target, &payload).await;
+            attempt::send(&inner.client, &inner.guard, claimed, &target, &payload).await;
         tracing::debug!(
             delivery = %claimed.id,
             attempt = attempt.number,
@@ -335,24 +448,83 @@ impl Worker {
             error = attempt.error.as_deref().unwrap_or(""),
             "webhook attempt"
         );
-        match delivery::record(
-            db,
-            &inner.config.policy,
-            &claimed,
-            &attempt,
+        Some(Recorded {
+            claimed: claimed.clone(),
+            attempt,
             outcome,
-            jitter(),
-        )
-        .await
-        {
-            Ok(DeliveryState::Succeeded) => {
-                inner.counters.succeeded.fetch_add(1, Ordering::Relaxed);
+            jitter: jitter(),
+        })
+    }
+
+    /// A failed attempt that sent nothing, with why: it counts like any failure, so the
+    /// retry schedule ends it instead of the lease running out forever.
+    fn unsent(&self, claimed: &ClaimedDelivery, why: String) -> Recorded {
+        tracing::error!(delivery = %claimed.id, reason = why, "delivery cannot be sent");
+        Recorded {
+            claimed: claimed.clone(),
+            attempt: NewAttempt {
+                delivery: claimed.id.clone(),
+                number: claimed.attempts + 1,
+                started_at: Timestamp::now(),
+                duration_ms: 0,
+                request_headers: serde_json::Value::Object(serde_json::Map::new()),
+                response_status: None,
+                response_excerpt: None,
+                error: Some(why),
+            },
+            outcome: Outcome::Failed {
+                gone: false,
+                retry_after: None,
+            },
+            jitter: jitter(),
+        }
+    }
+
+    /// The recorder: records attempts as they finish, all that are waiting at once, in
+    /// one transaction per tenant.
+    fn recorder(&self) -> (mpsc::Sender<ToRecord>, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<ToRecord>(self.inner.config.concurrency.max(1) * 2);
+        let worker = self.clone();
+        let handle = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < MAX_RECORD {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let mut groups: Vec<(TenantDb, Vec<Recorded>)> = Vec::new();
+                for (db, r) in batch.drain(..) {
+                    match groups.iter_mut().find(|(g, _)| g.slug() == db.slug()) {
+                        Some((_, items)) => items.push(r),
+                        None => groups.push((db, vec![r])),
+                    }
+                }
+                for (db, items) in groups {
+                    worker.record(&db, &items).await;
+                }
             }
-            Ok(_) => {
-                inner.counters.failed.fetch_add(1, Ordering::Relaxed);
+        });
+        (tx, handle)
+    }
+
+    async fn record(&self, db: &TenantDb, items: &[Recorded]) {
+        let inner = &self.inner;
+        match delivery::record_all(db, &inner.config.policy, items).await {
+            Ok(states) => {
+                for state in states.into_iter().flatten() {
+                    let counter = match state {
+                        DeliveryState::Succeeded => &inner.counters.succeeded,
+                        _ => &inner.counters.failed,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            // The leases run out and the deliveries are tried again.
             Err(e) => {
-                tracing::error!(delivery = %claimed.id, error = %e, "cannot record attempt");
+                tracing::error!(tenant = %db.slug(), error = %e, attempts = items.len(), "cannot record attempts")
             }
         }
     }

@@ -166,6 +166,8 @@ pub struct ClaimedDelivery {
     pub endpoint_id: mobieus_domain::webhook::EndpointId,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// The lease this claim holds; recording checks it is still this worker's.
+    pub lease_until: Timestamp,
 }
 
 /// One attempt as it went over the wire.
@@ -205,8 +207,8 @@ pub struct StoredAnswer {
 /// What an idempotency key allows a request to do.
 #[derive(Clone, Debug)]
 pub enum IdempotencyClaim {
-    /// The first request with this key: run it.
-    Started,
+    /// The first request with this key: run it; `token` proves it when completing.
+    Started { token: i64 },
     /// A repeat: give this answer again.
     Replay(StoredAnswer),
     /// The first request with this key is still running.

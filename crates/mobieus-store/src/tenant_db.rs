@@ -50,6 +50,7 @@ impl TenantDb {
             tx: sqlite::begin_write(&self.pool).await?,
             signal: self.signal.clone(),
             enqueued: false,
+            endpoints_changed: false,
         })
     }
 
@@ -111,14 +112,21 @@ impl TenantDb {
         sqlite::deliveries_of_event(&self.pool, event_id).await
     }
 
-    /// Leases up to `batch` due deliveries until `lease_until`.
+    /// Leases up to `batch` due deliveries until `lease_until`, none to the endpoints in
+    /// `skip`.
     pub async fn claim_due(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         batch: u32,
+        skip: &[EndpointId],
     ) -> Result<Vec<ClaimedDelivery>> {
-        sqlite::claim_due(&self.pool, now, lease_until, batch).await
+        sqlite::claim_due(&self.pool, now, lease_until, batch, skip).await
+    }
+
+    /// Gives claimed deliveries (of one claim) back, due again at `at`.
+    pub async fn defer(&self, claimed: &[ClaimedDelivery], at: Timestamp) -> Result<()> {
+        sqlite::defer(&self.pool, claimed, at).await
     }
 
     /// Drops previous signing secrets whose grace window is over; returns how many went.
@@ -126,14 +134,23 @@ impl TenantDb {
         sqlite::purge_expired_secrets(&self.pool, now).await
     }
 
-    /// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile).
-    pub async fn cancel_delivery(&self, id: &DeliveryId, now: Timestamp) -> Result<()> {
-        sqlite::cancel_delivery(&self.pool, id, now).await
+    /// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile);
+    /// `false` when the claim no longer held.
+    pub async fn cancel_delivery(&self, claimed: &ClaimedDelivery, now: Timestamp) -> Result<bool> {
+        sqlite::cancel_delivery(&self.pool, claimed, now).await
     }
 
     /// The type of an event and its stored JSON: the exact body its deliveries send.
     pub async fn event_json(&self, event_id: &str) -> Result<Option<(String, String)>> {
         sqlite::event_json(&self.pool, event_id).await
+    }
+
+    /// The type and stored JSON of each of these events, by id (one query for a batch).
+    pub async fn event_jsons(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, (String, String)>> {
+        sqlite::event_jsons(&self.pool, ids).await
     }
 
     /// An endpoint's deliveries, oldest first, optionally of one status.
@@ -193,17 +210,23 @@ impl TenantDb {
         &self,
         key_id: &ApiKeyId,
         key: &str,
+        token: i64,
         answer: &StoredAnswer,
     ) -> Result<()> {
         let mut tx = sqlite::begin_write(&self.pool).await?;
-        sqlite::idempotency::complete(&mut tx, key_id, key, answer).await?;
+        sqlite::idempotency::complete(&mut tx, key_id, key, token, answer).await?;
         Ok(tx.commit().await?)
     }
 
-    /// Forgets an idempotency key whose request failed on the server's side.
-    pub async fn release_idempotency_key(&self, key_id: &ApiKeyId, key: &str) -> Result<()> {
+    /// Forgets an idempotency key whose request did not succeed.
+    pub async fn release_idempotency_key(
+        &self,
+        key_id: &ApiKeyId,
+        key: &str,
+        token: i64,
+    ) -> Result<()> {
         let mut tx = sqlite::begin_write(&self.pool).await?;
-        sqlite::idempotency::release(&mut tx, key_id, key).await?;
+        sqlite::idempotency::release(&mut tx, key_id, key, token).await?;
         Ok(tx.commit().await?)
     }
 
@@ -231,6 +254,8 @@ pub struct TenantTx {
     signal: Arc<WorkSignal>,
     /// Whether this transaction made a delivery due; the worker is woken on commit.
     enqueued: bool,
+    /// Whether it changed an endpoint; the worker's cached targets go stale on commit.
+    endpoints_changed: bool,
 }
 
 impl TenantTx {
@@ -240,6 +265,9 @@ impl TenantTx {
 
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        if self.endpoints_changed {
+            self.signal.endpoints_changed();
+        }
         if self.enqueued {
             self.signal.raise(&self.slug);
         }
@@ -352,6 +380,7 @@ impl TenantTx {
     }
 
     pub async fn insert_endpoint(&mut self, new: &NewEndpoint) -> Result<()> {
+        self.endpoints_changed = true;
         sqlite::insert_endpoint(&mut *self.tx, new).await
     }
 
@@ -361,6 +390,7 @@ impl TenantTx {
 
     /// Deletes an endpoint and its deliveries; `false` when there is none.
     pub async fn delete_endpoint(&mut self, id: &EndpointId) -> Result<bool> {
+        self.endpoints_changed = true;
         sqlite::delete_endpoint(&mut *self.tx, id).await
     }
 
@@ -373,6 +403,7 @@ impl TenantTx {
         previous_expires_at: Timestamp,
         at: Timestamp,
     ) -> Result<()> {
+        self.endpoints_changed = true;
         sqlite::rotate_secret(
             &mut *self.tx,
             id,
@@ -407,8 +438,14 @@ impl TenantTx {
         endpoint: &EndpointId,
         since: Timestamp,
         until: Timestamp,
+        limit: u32,
     ) -> Result<Vec<String>> {
-        sqlite::events_to_recover(&mut *self.tx, endpoint, since, until).await
+        sqlite::events_to_recover(&mut *self.tx, endpoint, since, until, limit).await
+    }
+
+    /// Whether a worker's claim still holds (its lease did not run out and pass on).
+    pub async fn claim_holds(&mut self, claimed: &ClaimedDelivery) -> Result<bool> {
+        sqlite::claim_holds(&mut *self.tx, claimed).await
     }
 
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
@@ -439,6 +476,7 @@ impl TenantTx {
         reason: &str,
         now: Timestamp,
     ) -> Result<bool> {
+        self.endpoints_changed = true;
         sqlite::disable_endpoint(&mut *self.tx, id, reason, now).await
     }
 
@@ -447,6 +485,7 @@ impl TenantTx {
         &mut self,
         endpoint: &mobieus_domain::webhook::Endpoint,
     ) -> Result<()> {
+        self.endpoints_changed = true;
         sqlite::save_endpoint(&mut *self.tx, endpoint).await
     }
 }

@@ -1,10 +1,13 @@
 //! The in-process wake-up of the delivery worker: a transaction that enqueued deliveries
 //! raises its tenant the moment it commits, so the worker sends at once instead of at its
-//! next poll. Work enqueued by another process is found by the worker's poll.
+//! next poll. Work enqueued by another process is found by the worker's poll. Also a
+//! generation count of endpoint changes, so the worker's cached endpoints go stale the
+//! moment one of this process's transactions changes an endpoint.
 
 use mobieus_domain::tenant::TenantSlug;
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Notify;
 
 /// Tenants with new deliveries since the worker last looked.
@@ -12,6 +15,7 @@ use tokio::sync::Notify;
 pub struct WorkSignal {
     raised: Mutex<HashSet<TenantSlug>>,
     notify: Notify,
+    endpoint_generation: AtomicU64,
 }
 
 impl WorkSignal {
@@ -34,6 +38,16 @@ impl WorkSignal {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .drain()
             .collect()
+    }
+
+    /// An endpoint changed (created, updated, rotated, disabled, deleted) in this process.
+    pub fn endpoints_changed(&self) {
+        self.endpoint_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Grows at every endpoint change in this process.
+    pub fn endpoint_generation(&self) -> u64 {
+        self.endpoint_generation.load(Ordering::Acquire)
     }
 
     /// Waits until a tenant is raised (at once when one was raised since the last wait).

@@ -18,6 +18,7 @@
 
 pub mod cli;
 pub mod dns;
+pub mod faulty;
 pub mod fixtures;
 pub mod receiver;
 mod response;

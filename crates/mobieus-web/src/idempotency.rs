@@ -75,11 +75,11 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     let aad = format!("idempotency/{}/{}/{key}", db.slug(), principal.key_id).into_bytes();
     let master = state.store.master_key();
     let now = mobieus_domain::time::Timestamp::now();
-    match db
+    let token = match db
         .claim_idempotency_key(&principal.key_id, &key, &fingerprint, now)
         .await?
     {
-        IdempotencyClaim::Started => {}
+        IdempotencyClaim::Started { token } => token,
         IdempotencyClaim::InUse => return Err(ApiError::IdempotencyKeyInUse),
         IdempotencyClaim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
         IdempotencyClaim::Replay(answer) => {
@@ -99,11 +99,18 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
             return Ok(response);
         }
-    }
+    };
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     let status = response.status();
+    // The action has run: whatever happens to the key now, the client gets its answer
+    // (for a registration it is the only copy of the secret).
     if !status.is_success() {
-        db.release_idempotency_key(&principal.key_id, &key).await?;
+        if let Err(e) = db
+            .release_idempotency_key(&principal.key_id, &key, token)
+            .await
+        {
+            tracing::error!(error = %e, "cannot release an idempotency key");
+        }
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
@@ -120,8 +127,12 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             .to_owned(),
         sealed_body: master.seal(&body, &aad),
     };
-    db.complete_idempotency_key(&principal.key_id, &key, &answer)
-        .await?;
+    if let Err(e) = db
+        .complete_idempotency_key(&principal.key_id, &key, token, &answer)
+        .await
+    {
+        tracing::error!(error = %e, "cannot keep the answer of an idempotency key");
+    }
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 

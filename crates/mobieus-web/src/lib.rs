@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), tenant::resolve_tenant));
     Router::new()
         .nest("/api/v1", api_v1)
+        .route("/healthz", get(healthz))
         .route("/api/openapi.yaml", get(openapi::yaml))
         .route("/api/openapi.json", get(openapi::json))
         .route("/api/docs", get(docs::page))
@@ -45,4 +46,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// The process is up and serving (no database check: that is readiness, not liveness).
+async fn healthz() -> &'static str {
+    "ok\n"
 }

@@ -10,7 +10,11 @@ use axum::response::IntoResponse;
 use mobieus_domain::event::EventType;
 use mobieus_domain::forum::{Post, PostStatus, Role, Thread, User, UserRef, UserStatus};
 use mobieus_domain::time::Timestamp;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use std::borrow::Cow;
+use utoipa::openapi::Required;
+use utoipa::openapi::schema::{
+    ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{RefOr, Tag};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
@@ -60,6 +64,7 @@ impl Modify for Extras {
             bearer.description = Some("An API key minted by the community's operator, with the scopes each operation names.".to_owned());
             components.add_security_scheme("api_key", SecurityScheme::Http(bearer));
         }
+        optional_bodies_are_left_out(doc);
         let catalog: String = EventType::CATALOG
             .iter()
             .filter(|i| i.event_type.in_feed())
@@ -81,6 +86,37 @@ impl Modify for Extras {
                  Deliveries are written in the same transaction as their event.",
             ),
         ]);
+    }
+}
+
+/// An optional request body (`request_body(content = Option<T>)`) is sent empty or not at
+/// all, never as JSON `null` (the server answers `400` to that): keep the `required: false`
+/// that `Option` gives the body, drop the `null` it also adds to the body's schema.
+fn optional_bodies_are_left_out(doc: &mut utoipa::openapi::OpenApi) {
+    let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.post, &mut item.put, &mut item.patch];
+        for body in operations
+            .into_iter()
+            .flatten()
+            .filter_map(|op| match op.request_body.as_mut() {
+                Some(RefOr::T(body)) => Some(body),
+                _ => None,
+            })
+            .filter(|body| body.required != Some(Required::True))
+        {
+            for content in body.content.values_mut() {
+                let RefOr::T(content) = content else { continue };
+                let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else {
+                    continue;
+                };
+                if let [a, b] = one_of.items.as_slice()
+                    && (is_null(a) || is_null(b))
+                {
+                    content.schema = Some(if is_null(a) { b.clone() } else { a.clone() });
+                }
+            }
+        }
     }
 }
 
@@ -108,6 +144,48 @@ impl PartialSchema for EventTypeName {
 }
 
 impl ToSchema for EventTypeName {}
+
+/// What an endpoint subscribes to: `["*"]`, or at least one public event type.
+pub(crate) struct EventSelectionDoc;
+
+impl PartialSchema for EventSelectionDoc {
+    fn schema() -> RefOr<Schema> {
+        let every = ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["*"])),
+            )
+            .min_items(Some(1))
+            .max_items(Some(1))
+            .description(Some("Every public event type, present and future"));
+        let some = ArrayBuilder::new()
+            .items(Ref::from_schema_name(EventTypeName::name()))
+            .min_items(Some(1))
+            .description(Some("These event types (duplicates are dropped)"));
+        OneOfBuilder::new()
+            .item(every)
+            .item(some)
+            .description(Some(
+                "Event types to send (at least one), or `[\"*\"]` for every event",
+            ))
+            .examples([serde_json::json!([
+                "post.created",
+                "moderation.user_banned"
+            ])])
+            .into()
+    }
+}
+
+impl ToSchema for EventSelectionDoc {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("EventSelection")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((EventTypeName::name().into(), EventTypeName::schema()));
+    }
+}
 
 /// A public event (the body of a feed item and of a webhook request).
 #[derive(ToSchema)]

@@ -128,7 +128,8 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_a_second_one_delivers_it_al
         .fetch_one(&pool)
         .await
         .unwrap();
-        if leased >= 8 {
+        // One endpoint holds at most a quarter of the 8 slots.
+        if leased >= 2 {
             break;
         }
         assert!(

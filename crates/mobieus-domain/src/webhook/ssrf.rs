@@ -131,6 +131,12 @@ pub(crate) fn is_loopback(ip: IpAddr) -> bool {
     }
 }
 
+/// Whether `host` is `localhost` or a name under it (any case, trailing dot or not).
+pub(crate) fn is_localhost_name(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h == "localhost" || h.ends_with(".localhost")
+}
+
 /// Refuses host names that name internal services by convention, before any lookup:
 /// single labels, `localhost` and `*.localhost`, `metadata.*`, and the `.internal`,
 /// `.local`, `.localdomain` and `.home.arpa` zones.
@@ -142,7 +148,7 @@ pub fn check_host_name(host: &str) -> Result<(), Denied> {
             reason: why.to_owned(),
         })
     };
-    if h == "localhost" || h.ends_with(".localhost") {
+    if is_localhost_name(&h) {
         return deny("localhost names the machine itself");
     }
     if !h.contains('.') {

@@ -41,7 +41,7 @@ impl WebhookUrl {
         let to_loopback = match &host {
             url::Host::Ipv4(a) => ssrf::is_loopback(IpAddr::V4(*a)),
             url::Host::Ipv6(a) => ssrf::is_loopback(IpAddr::V6(*a)),
-            url::Host::Domain(d) => is_localhost_name(d),
+            url::Host::Domain(d) => ssrf::is_localhost_name(d),
         };
         let loopback_ok = loopback == LoopbackPolicy::Allow && to_loopback;
         match url.scheme() {
@@ -81,11 +81,6 @@ impl WebhookUrl {
     }
 }
 
-fn is_localhost_name(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost")
-}
-
 /// Checks the addresses `host` resolved to: every one must be allowed, or the name is
 /// refused (one bad answer is enough for a rebinding attack). Under `Allow`, a
 /// `localhost` name must resolve to loopback addresses only.
@@ -94,7 +89,7 @@ pub fn check_resolved(
     addrs: &[IpAddr],
     loopback: LoopbackPolicy,
 ) -> Result<(), Denied> {
-    let local = loopback == LoopbackPolicy::Allow && is_localhost_name(host);
+    let local = loopback == LoopbackPolicy::Allow && ssrf::is_localhost_name(host);
     for &ip in addrs {
         if local {
             if !ssrf::is_loopback(ip) {

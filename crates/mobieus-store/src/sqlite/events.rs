@@ -7,8 +7,15 @@ use mobieus_domain::time::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteExecutor};
 
-/// The one event type stored for delivery but kept out of the feed.
-const NOT_IN_FEED: &str = "webhook.test";
+/// The event type stored for delivery but kept out of the feed (the domain's rule; there
+/// is one such type, `webhook.test`).
+fn not_in_feed() -> &'static str {
+    use mobieus_domain::event::EventType;
+    EventType::CATALOG
+        .iter()
+        .find(|i| !i.event_type.in_feed())
+        .map_or(EventType::WebhookTest.name(), |i| i.name)
+}
 
 const EVENT_SELECT: &str = "SELECT position, id, type, created_at, payload FROM api_events";
 
@@ -67,7 +74,7 @@ pub(crate) async fn events_page<'e>(
         match t {
             Some(t) => q.push(" AND type = ").push_bind(*t),
             // Test events go only to the endpoint tested, never into the feed.
-            None => q.push(" AND type <> ").push_bind(NOT_IN_FEED),
+            None => q.push(" AND type <> ").push_bind(not_in_feed()),
         };
         if let Some(since) = filter.since {
             q.push(" AND created_at >= ").push_bind(since.millis());
@@ -96,7 +103,7 @@ pub(crate) async fn event_by_id<'e>(
         "{EVENT_SELECT} WHERE id = ? AND type <> ?"
     )))
     .bind(id)
-    .bind(NOT_IN_FEED)
+    .bind(not_in_feed())
     .fetch_optional(e)
     .await?;
     row.as_ref().map(event_from_row).transpose()

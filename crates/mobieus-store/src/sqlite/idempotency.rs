@@ -39,7 +39,9 @@ pub(crate) async fn claim(
                 .bind(now.millis())
                 .execute(&mut *c)
                 .await?;
-            Ok(IdempotencyClaim::Started)
+            Ok(IdempotencyClaim::Started {
+                token: now.millis(),
+            })
         }
         Some((fp, _, _, _, _)) if fp != fingerprint => Ok(IdempotencyClaim::Mismatch),
         Some((_, created, None, _, _)) if created >= stale_before.millis() => {
@@ -54,7 +56,9 @@ pub(crate) async fn claim(
             .bind(key)
             .execute(&mut *c)
             .await?;
-            Ok(IdempotencyClaim::Started)
+            Ok(IdempotencyClaim::Started {
+                token: now.millis(),
+            })
         }
         Some((_, _, Some(status), content_type, response)) => {
             Ok(IdempotencyClaim::Replay(StoredAnswer {
@@ -66,29 +70,39 @@ pub(crate) async fn claim(
     }
 }
 
-/// Keeps the first answer of `key`.
+/// Keeps the first answer of `key`, if the request that claimed it (`token`, its claim
+/// time) still owns it.
 pub(crate) async fn complete(
     c: &mut SqliteConnection,
     key_id: &ApiKeyId,
     key: &str,
+    token: i64,
     answer: &StoredAnswer,
 ) -> Result<()> {
-    sqlx::query("UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE api_key_id = ? AND key = ?")
+    sqlx::query("UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE api_key_id = ? AND key = ? AND created_at = ? AND status IS NULL")
         .bind(i64::from(answer.status))
         .bind(&answer.content_type)
         .bind(&answer.sealed_body)
         .bind(key_id.as_str())
         .bind(key)
+        .bind(token)
         .execute(&mut *c)
         .await?;
     Ok(())
 }
 
-/// Forgets `key` (its request failed on the server's side, so it may be tried again).
-pub(crate) async fn release(c: &mut SqliteConnection, key_id: &ApiKeyId, key: &str) -> Result<()> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ?")
+/// Forgets `key` (its request did not succeed, so it may be tried again), if the request
+/// that claimed it (`token`) still owns it.
+pub(crate) async fn release(
+    c: &mut SqliteConnection,
+    key_id: &ApiKeyId,
+    key: &str,
+    token: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ? AND created_at = ? AND status IS NULL")
         .bind(key_id.as_str())
         .bind(key)
+        .bind(token)
         .execute(&mut *c)
         .await?;
     Ok(())

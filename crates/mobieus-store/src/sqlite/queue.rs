@@ -16,6 +16,7 @@ pub(crate) async fn claim_due(
     now: Timestamp,
     lease_until: Timestamp,
     batch: u32,
+    skip: &[EndpointId],
 ) -> Result<Vec<ClaimedDelivery>> {
     let due: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM webhook_deliveries
@@ -28,19 +29,30 @@ pub(crate) async fn claim_due(
     if due.is_none() {
         return Ok(Vec::new());
     }
-    let e = pool;
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-        "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2
-         WHERE id IN (SELECT id FROM webhook_deliveries
-                      WHERE status = 'pending' AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
-                      ORDER BY next_attempt_at LIMIT ?3)
-         RETURNING id, event_id, endpoint_id, attempts",
-    )
-    .bind(lease_until.millis())
-    .bind(now.millis())
-    .bind(i64::from(batch))
-    .fetch_all(e)
-    .await?;
+    let mut q =
+        sqlx::QueryBuilder::<sqlx::Sqlite>::new("UPDATE webhook_deliveries SET lease_until = ");
+    q.push_bind(lease_until.millis())
+        .push(", updated_at = ")
+        .push_bind(now.millis())
+        .push(
+            " WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ",
+        )
+        .push_bind(now.millis())
+        .push(" AND (lease_until IS NULL OR lease_until <= ")
+        .push_bind(now.millis())
+        .push(")");
+    if !skip.is_empty() {
+        q.push(" AND endpoint_id NOT IN (");
+        let mut list = q.separated(", ");
+        for id in skip {
+            list.push_bind(id.as_str());
+        }
+        q.push(")");
+    }
+    q.push(" ORDER BY next_attempt_at LIMIT ")
+        .push_bind(i64::from(batch))
+        .push(") RETURNING id, event_id, endpoint_id, attempts");
+    let rows: Vec<(String, String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
     rows.into_iter()
         .map(|(id, event_id, endpoint, attempts)| {
             Ok(ClaimedDelivery {
@@ -49,9 +61,53 @@ pub(crate) async fn claim_due(
                 endpoint_id: EndpointId::parse(&endpoint)
                     .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
                 attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                lease_until,
             })
         })
         .collect()
+}
+
+/// Gives claimed deliveries back, due again at `at` (their endpoint has all the
+/// attempts in flight it may have).
+pub(crate) async fn defer<'e>(
+    e: impl SqliteExecutor<'e>,
+    claimed: &[ClaimedDelivery],
+    at: Timestamp,
+) -> Result<()> {
+    let Some(first) = claimed.first() else {
+        return Ok(());
+    };
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "UPDATE webhook_deliveries SET lease_until = NULL, next_attempt_at = ",
+    );
+    q.push_bind(at.millis())
+        .push(" WHERE status = 'pending' AND lease_until = ")
+        .push_bind(first.lease_until.millis())
+        .push(" AND id IN (");
+    let mut list = q.separated(", ");
+    for c in claimed {
+        list.push_bind(c.id.as_str());
+    }
+    q.push(")");
+    q.build().execute(e).await?;
+    Ok(())
+}
+
+/// Whether the claim of `claimed` still holds: the delivery is pending, with the attempts
+/// and the lease it was claimed with (another worker reclaims a lease that ran out).
+pub(crate) async fn claim_holds<'e>(
+    e: impl SqliteExecutor<'e>,
+    claimed: &ClaimedDelivery,
+) -> Result<bool> {
+    let held: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM webhook_deliveries WHERE id = ? AND status = 'pending' AND attempts = ? AND lease_until = ?",
+    )
+    .bind(claimed.id.as_str())
+    .bind(i64::from(claimed.attempts))
+    .bind(claimed.lease_until.millis())
+    .fetch_optional(e)
+    .await?;
+    Ok(held.is_some())
 }
 
 pub(crate) async fn insert_attempt<'e>(e: impl SqliteExecutor<'e>, a: &NewAttempt) -> Result<()> {
@@ -146,6 +202,29 @@ pub(crate) async fn event_json<'e>(
             .fetch_optional(e)
             .await?,
     )
+}
+
+/// The type and stored JSON of each of these events, by id.
+pub(crate) async fn event_jsons<'e>(
+    e: impl SqliteExecutor<'e>,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, (String, String)>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "SELECT id, type, payload FROM api_events WHERE id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+    let rows: Vec<(String, String, String)> = q.build_query_as().fetch_all(e).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, t, json)| (id, (t, json)))
+        .collect())
 }
 
 const DELIVERY_SELECT: &str = "SELECT d.position, d.id, d.event_id, e.type AS event_type, d.endpoint_id, d.status, d.attempts,
@@ -254,18 +333,23 @@ pub(crate) async fn attempts<'e>(
         .collect()
 }
 
-/// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile).
+/// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile);
+/// `false` when the claim no longer held.
 pub(crate) async fn cancel_delivery<'e>(
     e: impl SqliteExecutor<'e>,
-    id: &DeliveryId,
+    claimed: &ClaimedDelivery,
     now: Timestamp,
-) -> Result<()> {
-    sqlx::query("UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'pending'")
-        .bind(now.millis())
-        .bind(id.as_str())
-        .execute(e)
-        .await?;
-    Ok(())
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = ?
+         WHERE id = ? AND status = 'pending' AND lease_until = ?",
+    )
+    .bind(now.millis())
+    .bind(claimed.id.as_str())
+    .bind(claimed.lease_until.millis())
+    .execute(e)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The events whose latest delivery to `endpoint` failed or was cancelled, created in
@@ -276,6 +360,7 @@ pub(crate) async fn events_to_recover<'e>(
     endpoint: &EndpointId,
     since: Timestamp,
     until: Timestamp,
+    limit: u32,
 ) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT d.event_id FROM webhook_deliveries d
@@ -283,11 +368,12 @@ pub(crate) async fn events_to_recover<'e>(
            AND d.created_at >= ?2 AND d.created_at < ?3
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries n
                            WHERE n.event_id = d.event_id AND n.endpoint_id = d.endpoint_id AND n.position > d.position)
-         ORDER BY d.position",
+         ORDER BY d.position LIMIT ?4",
     )
     .bind(endpoint.as_str())
     .bind(since.millis())
     .bind(until.millis())
+    .bind(i64::from(limit))
     .fetch_all(e)
     .await?)
 }

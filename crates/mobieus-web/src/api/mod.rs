@@ -66,6 +66,11 @@ pub(crate) struct IdempotencyKey {
     /// Any unique string (1-255 printable ASCII characters, a UUID is usual). A repeat of
     /// the same request with the same key within 24 hours answers the first answer
     /// again, with `Idempotent-Replayed: true`, and does nothing else.
-    #[param(rename = "Idempotency-Key")]
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
+    )]
     idempotency_key: Option<String>,
 }

@@ -23,19 +23,23 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecoverWindow {
     /// Deliveries created at or after this time (RFC 3339).
-    #[schema(example = "2026-11-28T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-11-28T09:00:00Z")]
     since: String,
-    /// Deliveries created before this time (RFC 3339); default now.
+    /// Deliveries created before this time (RFC 3339), after `since`; default now.
+    #[schema(format = DateTime)]
     until: Option<String>,
 }
 
 /// What a recovery queued.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Recovered {
-    /// How many events are being sent again.
+    /// How many events are being sent again (at most 10,000 per call).
     queued: usize,
     since: Timestamp,
+    /// The end of the window used.
     until: Timestamp,
+    /// More failed deliveries remain in the window: call again with the same window.
+    more: bool,
 }
 
 async fn answer(
@@ -60,6 +64,7 @@ async fn answer(
     security(("api_key" = ["webhooks:manage"])),
     responses(
         (status = 202, description = "The test delivery, queued", body = One<Delivery>),
+        (status = 400, description = "A malformed `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
@@ -94,6 +99,7 @@ pub(crate) async fn test(
     security(("api_key" = ["webhooks:manage"])),
     responses(
         (status = 202, description = "The new delivery, queued", body = One<Delivery>),
+        (status = 400, description = "A malformed `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint or delivery", body = Problem, content_type = "application/problem+json"),
@@ -155,13 +161,14 @@ pub(crate) async fn recover(
         .as_deref()
         .map(|u| time("until", u))
         .transpose()?;
-    let queued = resend::recover(&db, &endpoint, since, until, &actor(&principal)).await?;
+    let done = resend::recover(&db, &endpoint, since, until, &actor(&principal)).await?;
     Ok((
         StatusCode::ACCEPTED,
         One::new(Recovered {
-            queued,
+            queued: done.queued,
             since,
-            until: until.unwrap_or_else(Timestamp::now),
+            until: done.until,
+            more: done.more,
         }),
     ))
 }

@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::ApiPrincipal;
 use crate::body;
 use crate::envelope::{List, One};
-use crate::openapi::PageParams;
+use crate::openapi::{EventSelectionDoc, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;
 use axum::Extension;
@@ -30,9 +30,10 @@ pub(crate) struct CreateEndpoint {
     #[schema(example = "https://hooks.example.com/mobieus")]
     url: String,
     /// Event types to send, or `["*"]` for all.
-    #[schema(example = json!(["post.created", "moderation.user_banned"]))]
+    #[schema(value_type = EventSelectionDoc)]
     events: Vec<String>,
-    /// A name to recognise the endpoint by.
+    /// A name to recognise the endpoint by: at most 100 characters, no control characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     label: Option<String>,
 }
 
@@ -51,6 +52,7 @@ pub(crate) struct EndpointWithSecret {
 pub(crate) struct RotateSecret {
     /// How long the previous secret keeps signing (as the second signature), 0-604800; default 86400.
     #[schema(minimum = 0, maximum = 604800, default = 86400)]
+    #[serde(default, deserialize_with = "body::whole_number")]
     grace_seconds: Option<u64>,
 }
 
@@ -72,6 +74,20 @@ pub(crate) struct Deleted {
 
 pub(crate) fn actor(principal: &ApiPrincipal) -> String {
     format!("api_key:{}", principal.key_id)
+}
+
+/// A label as sent: at most 100 characters and no control characters, as the spec's
+/// `maxLength` and `pattern` say (the core then trims it, and drops it if blank).
+fn checked_label(label: Option<String>) -> Result<Option<String>, ApiError> {
+    match label {
+        Some(l) if l.chars().count() > 100 || l.chars().any(char::is_control) => {
+            Err(ApiError::invalid(
+                "label",
+                "must be at most 100 characters without control characters",
+            ))
+        }
+        other => Ok(other),
+    }
 }
 
 fn endpoint_id(id: &str) -> Result<EndpointId, ApiError> {
@@ -158,7 +174,7 @@ pub(crate) async fn create(
         state.store.master_key(),
         EndpointRequest {
             url,
-            label: req.label,
+            label: checked_label(req.label)?,
             events,
         },
         &actor(&principal),
@@ -198,18 +214,23 @@ pub(crate) async fn get(
 
 /// Changes to an endpoint; fields left out stay as they are.
 #[derive(Debug, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[expect(
     dead_code,
     reason = "documents the body; parsed field by field in `update`"
 )]
 pub(crate) struct UpdateEndpoint {
     /// A new https URL, checked like a new registration.
+    #[schema(nullable = false)]
     url: Option<String>,
-    /// A new label; `null` removes it.
+    /// A new label (at most 100 characters, no control characters); `null` removes it.
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     label: Option<String>,
     /// New event types, or `["*"]`.
+    #[schema(nullable = false, value_type = Option<EventSelectionDoc>)]
     events: Option<Vec<String>>,
     /// `false` stops deliveries; `true` re-enables a disabled endpoint and clears its failure count.
+    #[schema(nullable = false)]
     active: Option<bool>,
 }
 
@@ -233,7 +254,7 @@ async fn changes(guard: &UrlGuard, body: &[u8]) -> Result<EndpointChanges, ApiEr
             "label" => {
                 changes.label = Some(match value {
                     serde_json::Value::Null => None,
-                    serde_json::Value::String(s) => Some(s),
+                    serde_json::Value::String(s) => checked_label(Some(s))?,
                     _ => return Err(wrong("a string or null")),
                 });
             }
@@ -265,7 +286,7 @@ async fn changes(guard: &UrlGuard, body: &[u8]) -> Result<EndpointChanges, ApiEr
     operation_id = "update_webhook",
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint id, `ep_…`")),
-    request_body = UpdateEndpoint,
+    request_body(content = Option<UpdateEndpoint>, description = "Optional; an empty body changes nothing"),
     security(("api_key" = ["webhooks:manage"])),
     responses(
         (status = 200, description = "The endpoint as changed", body = One<Endpoint>),
@@ -327,7 +348,7 @@ pub(crate) async fn delete(
     operation_id = "rotate_webhook_secret",
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint id, `ep_…`"), super::IdempotencyKey),
-    request_body(content = RotateSecret, description = "Optional; an empty body keeps the default grace"),
+    request_body(content = Option<RotateSecret>, description = "Optional; an empty body keeps the default grace"),
     security(("api_key" = ["webhooks:manage"])),
     responses(
         (status = 200, description = "The new secret (shown once)", body = One<RotatedSecret>),

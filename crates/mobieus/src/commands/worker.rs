@@ -6,11 +6,10 @@ use crate::Result;
 use crate::cli::{WebhookArgs, WorkerArgs, WorkerCmdArgs};
 use crate::error::CliError;
 use mobieus_core::delivery::DeliveryPolicy;
-use mobieus_core::url_guard::{SystemResolver, UrlGuard};
+use mobieus_core::url_guard::UrlGuard;
 use mobieus_delivery::{ClientSettings, Worker, WorkerConfig};
 use mobieus_domain::webhook::LoopbackPolicy;
 use mobieus_store::Store;
-use std::sync::Arc;
 use tokio::sync::watch;
 
 pub async fn run(store: Store, args: WorkerCmdArgs) -> Result {
@@ -41,7 +40,7 @@ pub(super) fn guard(args: &WebhookArgs) -> UrlGuard {
     } else {
         LoopbackPolicy::Deny
     };
-    UrlGuard::new(Arc::new(SystemResolver), loopback)
+    UrlGuard::system(loopback)
 }
 
 pub(super) fn build(

@@ -1,0 +1,115 @@
+//! `api`: `GET /api/v1/events?limit=25` with a valid key against `GET /healthz` on the same
+//! server, each under the same concurrent loopback load: requests/s, p99, and the ratio.
+
+use super::join;
+use crate::engine::{Engine, err};
+use crate::report::{Outcome, Target};
+use crate::sys::percentile_ms;
+use mobieus_core::keys::{self, KeyRequest};
+use mobieus_domain::api_key::{KeyMode, RateLimit};
+use mobieus_domain::scope::{Scope, Scopes};
+use std::time::{Duration, Instant};
+
+const CONNECTIONS: usize = 32;
+
+pub async fn run(scale: f64) -> Result<Outcome, String> {
+    let engine = Engine::new().await?;
+    for i in 0..100 {
+        join(&engine.db, &format!("m{i}")).await?;
+    }
+    let key = keys::mint(
+        &engine.db,
+        KeyRequest {
+            actor: "bench".to_owned(),
+            name: "bench".to_owned(),
+            scopes: Scopes::new([Scope::EventsRead]).map_err(err)?,
+            mode: KeyMode::Live,
+            rate_limit: RateLimit::new(1_000_000).map_err(err)?,
+        },
+    )
+    .await
+    .map_err(err)?;
+    let app = mobieus_web::router(mobieus_web::AppState::new(
+        engine.store.clone(),
+        engine.guard.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let span = Duration::from_secs_f64((5.0 * scale).max(1.0));
+    let secret = key.secret.expose().to_owned();
+    let api = load(
+        &format!("http://{addr}/api/v1/events?limit=25"),
+        Some(&secret),
+        span,
+    )
+    .await?;
+    let health = load(&format!("http://{addr}/healthz"), None, span).await?;
+    let mut o = Outcome::default();
+    o.figure("connections", CONNECTIONS as f64, "");
+    o.figure("/healthz", health.0, "req/s");
+    o.figure("/healthz p99", health.1, "ms");
+    o.figure("/api/v1/events?limit=25", api.0, "req/s");
+    o.figure("/api/v1/events?limit=25 p99", api.1, "ms");
+    o.target(Target::at_least(
+        "API route / healthz throughput",
+        api.0 / health.0 * 100.0,
+        50.0,
+        "%",
+    ));
+    Ok(o)
+}
+
+/// Requests/s and p99 (ms) of `url` from `CONNECTIONS` keep-alive clients for `span`.
+async fn load(url: &str, key: Option<&str>, span: Duration) -> Result<(f64, f64), String> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()
+        .map_err(err)?;
+    // Warm every connection.
+    let warm = Instant::now() + Duration::from_millis(300);
+    let until = warm + span;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CONNECTIONS {
+        let (client, url) = (client.clone(), url.to_owned());
+        let key = key.map(str::to_owned);
+        tasks.spawn(async move {
+            let mut samples = Vec::new();
+            loop {
+                let now = Instant::now();
+                if now >= until {
+                    break;
+                }
+                let mut req = client.get(&url).header("host", "bench.localhost");
+                if let Some(k) = &key {
+                    req = req.bearer_auth(k);
+                }
+                let ok = match req.send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if ok && now >= warm {
+                    samples.push(now.elapsed());
+                }
+            }
+            samples
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        all.extend(r.map_err(err)?);
+    }
+    if all.is_empty() {
+        return Err(format!("no successful request to {url}"));
+    }
+    all.sort();
+    Ok((
+        all.len() as f64 / span.as_secs_f64(),
+        percentile_ms(&all, 99.0),
+    ))
+}

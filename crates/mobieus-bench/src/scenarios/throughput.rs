@@ -1,0 +1,108 @@
+//! `throughput`: a backlog of deliveries to 10 endpoints drained by the worker, against
+//! the raw rate the same HTTP client reaches on the same receiver with no engine between.
+
+use super::{join, scaled};
+use crate::engine::{Engine, err};
+use crate::receiver::Receiver;
+use crate::report::{Outcome, Target};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const ENDPOINTS: usize = 10;
+const CONCURRENCY: usize = 64;
+
+pub async fn run(scale: f64) -> Result<Outcome, String> {
+    let engine = Engine::new().await?;
+    let receiver = Receiver::start(false).await?;
+    for e in 0..ENDPOINTS {
+        engine.endpoint(&receiver.url(&format!("/e{e}"))).await?;
+    }
+    let deliveries = scaled(100_000, scale, 1_000);
+    let events = deliveries / ENDPOINTS;
+    let enqueue = Instant::now();
+    for i in 0..events {
+        join(&engine.db, &format!("m{i}")).await?;
+    }
+    let enqueue = enqueue.elapsed();
+
+    let worker = engine.worker(Engine::config(CONCURRENCY))?;
+    let started = Instant::now();
+    let running = Engine::spawn(worker.clone());
+    if !receiver
+        .wait_for(deliveries as u64, Duration::from_secs(600))
+        .await
+    {
+        return Err(format!(
+            "throughput: {} of {deliveries} arrived",
+            receiver.count()
+        ));
+    }
+    let received = started.elapsed();
+    while worker.summary().succeeded < deliveries as u64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let drained = started.elapsed();
+    running.stop().await;
+    let rate = deliveries as f64 / drained.as_secs_f64();
+
+    let raw = raw_rate(&engine, &receiver, scale).await?;
+    let mut o = Outcome::default();
+    o.figure("deliveries", deliveries as f64, "");
+    o.figure(
+        "enqueue (events with 10 deliveries each)",
+        events as f64 / enqueue.as_secs_f64(),
+        "events/s",
+    );
+    o.figure("all received after", received.as_secs_f64(), "s");
+    o.figure("all recorded after", drained.as_secs_f64(), "s");
+    o.figure("deliveries/s (received and recorded)", rate, "/s");
+    o.figure("raw client → receiver", raw, "req/s");
+    o.figure("engine / raw", rate / raw, "");
+    o.target(Target::at_least(
+        "deliveries/s to 10 endpoints",
+        rate,
+        30_000.0,
+        "/s",
+    ));
+    o.target(Target::at_least(
+        "share of the raw client rate",
+        rate / raw * 100.0,
+        50.0,
+        "%",
+    ));
+    Ok(o)
+}
+
+/// POSTs of a typical event body from the worker's HTTP client, `CONCURRENCY` in flight.
+async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<f64, String> {
+    let client = mobieus_delivery::build_client(&engine.guard, &Engine::config(CONCURRENCY).client)
+        .map_err(err)?;
+    let body = engine
+        .db
+        .events_page(&mobieus_store::EventFilter::default(), 0, 1)
+        .await
+        .map_err(err)?
+        .items
+        .first()
+        .map(|e| e.json.clone())
+        .unwrap_or_default();
+    let span = Duration::from_secs_f64((5.0 * scale).max(1.0));
+    let done = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + span;
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..CONCURRENCY {
+        let (client, body, done) = (client.clone(), body.clone(), done.clone());
+        let url = receiver.url(&format!("/e{}", t % ENDPOINTS));
+        tasks.spawn(async move {
+            while Instant::now() < until {
+                if client.post(&url).body(body.clone()).send().await.is_ok() {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    let started = Instant::now();
+    while tasks.join_next().await.is_some() {}
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
