@@ -5,8 +5,9 @@
 use crate::Result;
 use crate::outbox::audit;
 use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::EndpointId;
 use mobieus_domain::webhook::RetrySchedule;
-use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, TenantDb, TenantTx};
+use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, RecordedAttempt, TenantDb};
 use serde_json::json;
 use std::time::Duration;
 
@@ -75,65 +76,102 @@ pub async fn record(
 /// Records many attempts of one tenant in one transaction (a group commit: the worker
 /// records what finished together), in order; returns each delivery's state after it, or
 /// `None` where the claim had run out and passed to another worker (nothing recorded:
-/// no attempt row, no failure counted).
+/// no attempt row, no failure counted). Endpoints' failure counts move by the batch:
+/// with a success the count restarts from the failures after the last one.
 pub async fn record_all(
     db: &TenantDb,
     policy: &DeliveryPolicy,
     attempts: &[Recorded],
 ) -> Result<Vec<Option<DeliveryState>>> {
     let now = Timestamp::now();
+    let states: Vec<DeliveryState> = attempts
+        .iter()
+        .map(|r| next_state(policy, r, now))
+        .collect();
+    let items: Vec<RecordedAttempt<'_>> = attempts
+        .iter()
+        .zip(&states)
+        .map(|(r, state)| RecordedAttempt {
+            claimed: &r.claimed,
+            attempt: &r.attempt,
+            state: *state,
+        })
+        .collect();
     let mut tx = db.begin().await?;
-    let mut states = Vec::with_capacity(attempts.len());
-    for r in attempts {
-        states.push(record_in(&mut tx, policy, r, now).await?);
+    let held = tx.record_attempts(&items, now).await?;
+    if held.iter().any(|h| !h) {
+        tracing::warn!(
+            dropped = held.iter().filter(|h| !**h).count(),
+            "leases ran out before their attempts were recorded; other workers have them"
+        );
+    }
+    // Per endpoint, in order: (restarted by a success, failures since, a 410 among them).
+    let mut counts: Vec<(&EndpointId, bool, u32, bool)> = Vec::new();
+    for (r, _) in attempts.iter().zip(&held).filter(|(_, h)| **h) {
+        let id = &r.claimed.endpoint_id;
+        let at = match counts.iter().position(|(e, ..)| *e == id) {
+            Some(i) => i,
+            None => {
+                counts.push((id, false, 0, false));
+                counts.len() - 1
+            }
+        };
+        let entry = &mut counts[at];
+        match r.outcome {
+            Outcome::Succeeded => {
+                entry.1 = true;
+                entry.2 = 0;
+            }
+            Outcome::Failed { gone, .. } => {
+                entry.2 += 1;
+                entry.3 |= gone;
+            }
+        }
+    }
+    // Healthy endpoints (a success, no failure since, a count already at 0) need no write.
+    let ids: Vec<&EndpointId> = counts.iter().map(|(id, ..)| *id).collect();
+    let current = tx.endpoint_failure_counts(&ids).await?;
+    for (id, reset, failures, gone) in counts {
+        if reset && failures == 0 && current.get(id.as_str()) == Some(&0) {
+            continue;
+        }
+        let after = tx.count_endpoint_results(id, reset, failures).await?;
+        let disable = if gone {
+            Some("the endpoint answered 410 Gone".to_owned())
+        } else if failures > 0 && after >= policy.auto_disable_after {
+            Some(format!("{after} consecutive failed attempts"))
+        } else {
+            None
+        };
+        if let Some(reason) = disable
+            && tx.disable_endpoint(id, &reason, now).await?
+        {
+            tracing::warn!(endpoint = %id, reason, "webhook endpoint disabled");
+            audit(
+                &mut tx,
+                "worker",
+                "endpoint.disabled",
+                id.as_str(),
+                json!({ "reason": reason }),
+            )
+            .await?;
+        }
     }
     tx.commit().await?;
-    Ok(states)
+    Ok(states
+        .into_iter()
+        .zip(held)
+        .map(|(state, held)| held.then_some(state))
+        .collect())
 }
 
-async fn record_in(
-    tx: &mut TenantTx,
-    policy: &DeliveryPolicy,
-    r: &Recorded,
-    now: Timestamp,
-) -> Result<Option<DeliveryState>> {
-    let claimed = &r.claimed;
-    if !tx.claim_holds(claimed).await? {
-        tracing::warn!(delivery = %claimed.id, "lease ran out before the attempt was recorded; another worker has it");
-        return Ok(None);
-    }
-    let number = claimed.attempts + 1;
-    let state = match r.outcome {
-        Outcome::Succeeded => {
-            tx.count_endpoint_result(&claimed.endpoint_id, true).await?;
-            DeliveryState::Succeeded
-        }
-        Outcome::Failed { gone, retry_after } => {
-            let failures = tx
-                .count_endpoint_result(&claimed.endpoint_id, false)
-                .await?;
-            let disable = if gone {
-                Some("the endpoint answered 410 Gone".to_owned())
-            } else if failures >= policy.auto_disable_after {
-                Some(format!("{failures} consecutive failed attempts"))
-            } else {
-                None
-            };
-            if let Some(reason) = disable
-                && tx
-                    .disable_endpoint(&claimed.endpoint_id, &reason, now)
-                    .await?
-            {
-                tracing::warn!(endpoint = %claimed.endpoint_id, reason, "webhook endpoint disabled");
-                audit(
-                    tx,
-                    "worker",
-                    "endpoint.disabled",
-                    claimed.endpoint_id.as_str(),
-                    json!({ "reason": reason }),
-                )
-                .await?;
-            }
+/// Where a delivery goes after this attempt, by the schedule and the receiver's
+/// `Retry-After`.
+fn next_state(policy: &DeliveryPolicy, r: &Recorded, now: Timestamp) -> DeliveryState {
+    match r.outcome {
+        Outcome::Succeeded => DeliveryState::Succeeded,
+        Outcome::Failed { retry_after, .. } => {
+            let number = r.claimed.attempts + 1;
             match policy.schedule.wait_before(number + 1, r.jitter) {
                 Some(wait) => {
                     let asked = retry_after.map_or(Duration::ZERO, |r| r.min(MAX_RETRY_AFTER));
@@ -145,7 +183,5 @@ async fn record_in(
                 None => DeliveryState::Failed,
             }
         }
-    };
-    tx.record_attempt(&r.attempt, state, now).await?;
-    Ok(Some(state))
+    }
 }

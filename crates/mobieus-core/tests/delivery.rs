@@ -67,7 +67,10 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
             .unwrap();
     }
     let now = Timestamp::now();
-    let first = db.claim_due(now, now.plus_millis(30_000), 2, &[]).await.unwrap();
+    let first = db
+        .claim_due(now, now.plus_millis(30_000), 2, &[])
+        .await
+        .unwrap();
     let second = db
         .claim_due(now, now.plus_millis(30_000), 10, &[])
         .await
@@ -152,7 +155,10 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
         ]
     ));
     assert!(
-        db.claim_due(far(), far(), 10, &[]).await.unwrap().is_empty(),
+        db.claim_due(far(), far(), 10, &[])
+            .await
+            .unwrap()
+            .is_empty(),
         "a failed delivery is not claimed again"
     );
     assert_eq!(

@@ -38,9 +38,11 @@ pub struct WorkerConfig {
     /// Requests in flight at once (`--delivery-concurrency`).
     pub concurrency: usize,
     pub client: ClientSettings,
-    /// How often every tenant is looked at for work this process was not told about.
+    /// How often the control database's hints of due work are read (work enqueued by
+    /// other processes, retries coming due).
     pub poll_interval: Duration,
-    /// How often expired previous secrets are purged.
+    /// How often every tenant is looked at, hinted or not (the safety net for a lost
+    /// hint), and expired previous secrets are purged.
     pub maintenance_interval: Duration,
 }
 
@@ -51,7 +53,7 @@ impl Default for WorkerConfig {
             concurrency: 64,
             client: ClientSettings::default(),
             poll_interval: Duration::from_secs(1),
-            maintenance_interval: Duration::from_secs(60),
+            maintenance_interval: Duration::from_secs(300),
         }
     }
 }
@@ -91,6 +93,9 @@ struct Inner {
     /// so a stalled endpoint cannot take every slot from the others.
     in_flight: Mutex<HashMap<(TenantSlug, EndpointId), usize>>,
     per_endpoint: usize,
+    /// Tenants this worker knows to have a hint in the control database (so a tenant
+    /// with nothing pending and no hint costs no write).
+    hinted: Mutex<std::collections::HashSet<TenantSlug>>,
     targets: Targets,
     counters: Counters,
 }
@@ -100,6 +105,7 @@ impl Worker {
         let client = client::build(&guard, &config.client)?;
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let targets = Targets::new(store.work_signal().clone());
+        store.work_signal().worker_in_process();
         let per_endpoint = (config.concurrency / 4).max(1);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -110,6 +116,7 @@ impl Worker {
                 permits,
                 in_flight: Mutex::default(),
                 per_endpoint,
+                hinted: Mutex::default(),
                 targets,
                 counters: Counters::default(),
             }),
@@ -140,13 +147,31 @@ impl Worker {
             let mut due: Vec<TenantSlug> = signal.take();
             if Instant::now() >= next_poll {
                 next_poll = Instant::now() + inner.config.poll_interval;
-                match inner.store.tenants().await {
-                    Ok(all) => due = all.into_iter().map(|t| t.slug).collect(),
-                    Err(e) => tracing::error!(error = %e, "cannot list tenants"),
-                }
                 if Instant::now() >= next_maintenance {
+                    // The sweep: every tenant, and the purge of expired secrets.
                     next_maintenance = Instant::now() + inner.config.maintenance_interval;
+                    match inner.store.tenants().await {
+                        Ok(all) => due = all.into_iter().map(|t| t.slug).collect(),
+                        Err(e) => tracing::error!(error = %e, "cannot list tenants"),
+                    }
                     self.maintain(&due).await;
+                } else {
+                    match inner.store.due_tenants(Timestamp::now()).await {
+                        Ok(hinted) => {
+                            let mut known = self
+                                .inner
+                                .hinted
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            for slug in hinted {
+                                known.insert(slug.clone());
+                                if !due.contains(&slug) {
+                                    due.push(slug);
+                                }
+                            }
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot read the hints of due work"),
+                    }
                 }
             }
             tokio::select! {
@@ -248,6 +273,7 @@ impl Worker {
                 }
             }
             let wanted = permits.len();
+            let checked_at = Timestamp::now();
             let claimed = match self.claim(&db, wanted).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -257,10 +283,49 @@ impl Worker {
             };
             if claimed.len() == wanted {
                 queue.push_back(slug);
+            } else {
+                self.note_next_due(&db, checked_at).await;
             }
             let claimed = self.within_endpoint_shares(&db, claimed).await;
             while tasks.try_join_next().is_some() {}
             self.start(db, claimed, permits, tasks, record).await;
+        }
+    }
+
+    /// Leaves the hint of when this tenant next has work due (its retries, its leases in
+    /// flight), for this worker's next poll and for workers elsewhere; no write when there
+    /// is nothing pending and no hint to clear.
+    async fn note_next_due(&self, db: &TenantDb, checked_at: Timestamp) {
+        let next = match db.next_due().await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(tenant = %db.slug(), error = %e, "cannot read when work is next due");
+                return;
+            }
+        };
+        let store = &self.inner.store;
+        let hinted = self
+            .inner
+            .hinted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(db.slug());
+        if next.is_none() && !hinted {
+            return;
+        }
+        match store.set_due(db.slug(), next, checked_at).await {
+            Ok(()) => {
+                if next.is_some() {
+                    self.inner
+                        .hinted
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(db.slug().clone());
+                }
+            }
+            Err(e) => {
+                tracing::error!(tenant = %db.slug(), error = %e, "cannot leave a hint of due work")
+            }
         }
     }
 

@@ -18,7 +18,7 @@ pub use error::StoreError;
 pub use records::{
     AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord,
     EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page,
-    PostFilter, StoredAnswer, StoredEvent, Tenant,
+    PostFilter, RecordedAttempt, StoredAnswer, StoredEvent, Tenant,
 };
 pub use store::{Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};

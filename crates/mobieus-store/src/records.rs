@@ -216,3 +216,11 @@ pub enum IdempotencyClaim {
     /// The key was used for a different request.
     Mismatch,
 }
+
+/// An attempt to record with the state its delivery takes after it.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordedAttempt<'a> {
+    pub claimed: &'a ClaimedDelivery,
+    pub attempt: &'a NewAttempt,
+    pub state: DeliveryState,
+}

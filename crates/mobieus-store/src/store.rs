@@ -69,7 +69,13 @@ impl Store {
             return Err(StoreError::Conflict { what: "tenant" });
         }
         // The database exists and is migrated before any process can find the tenant.
-        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug), self.signal.clone()).await?;
+        let db = TenantDb::open(
+            slug.clone(),
+            &self.tenant_path(slug),
+            self.signal.clone(),
+            self.control.clone(),
+        )
+        .await?;
         let tenant = sqlite::insert_tenant(&self.control, slug, hosts, Timestamp::now()).await?;
         self.cache(db);
         Ok(tenant)
@@ -78,6 +84,22 @@ impl Store {
     /// Raised when a transaction of this process enqueues deliveries.
     pub fn work_signal(&self) -> &Arc<WorkSignal> {
         &self.signal
+    }
+
+    /// The tenants with work due by `now`, by the hints in the control database.
+    pub async fn due_tenants(&self, now: Timestamp) -> Result<Vec<TenantSlug>> {
+        sqlite::due_tenants(&self.control, now).await
+    }
+
+    /// Records when `slug` next has work due (`None`: nothing pending), as found by a look
+    /// that started at `checked_at`.
+    pub async fn set_due(
+        &self,
+        slug: &TenantSlug,
+        next: Option<Timestamp>,
+        checked_at: Timestamp,
+    ) -> Result<()> {
+        sqlite::set_due(&self.control, slug, next, checked_at).await
     }
 
     /// The key that seals secrets at rest.
@@ -125,7 +147,13 @@ impl Store {
         if let Some(db) = self.read_cache(slug) {
             return Ok(db);
         }
-        let db = TenantDb::open(slug.clone(), &self.tenant_path(slug), self.signal.clone()).await?;
+        let db = TenantDb::open(
+            slug.clone(),
+            &self.tenant_path(slug),
+            self.signal.clone(),
+            self.control.clone(),
+        )
+        .await?;
         Ok(self.cache(db))
     }
 

@@ -4,9 +4,9 @@
 use crate::WorkSignal;
 use crate::sqlite::{self, Tx};
 use crate::{
-    ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord, EventFilter,
-    IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page, PostFilter,
-    Result, StoredAnswer, StoredEvent,
+    ApiKeyRecord, AuditEntry, ClaimedDelivery, EndpointRecord, EventFilter, IdempotencyClaim,
+    ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, RecordedAttempt, Result,
+    StoredAnswer, StoredEvent,
 };
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
@@ -24,6 +24,8 @@ pub struct TenantDb {
     slug: TenantSlug,
     pool: sqlite::Pool,
     signal: Arc<WorkSignal>,
+    /// The control database, for hints of due work.
+    control: sqlite::Pool,
 }
 
 impl TenantDb {
@@ -31,12 +33,19 @@ impl TenantDb {
         slug: TenantSlug,
         path: &Path,
         signal: Arc<WorkSignal>,
+        control: sqlite::Pool,
     ) -> Result<Self> {
         Ok(Self {
             slug,
             pool: sqlite::open_tenant(path).await?,
             signal,
+            control,
         })
+    }
+
+    /// When the next pending delivery is due, if any.
+    pub async fn next_due(&self) -> Result<Option<Timestamp>> {
+        sqlite::next_due(&self.pool).await
     }
 
     pub fn slug(&self) -> &TenantSlug {
@@ -49,6 +58,7 @@ impl TenantDb {
             slug: self.slug.clone(),
             tx: sqlite::begin_write(&self.pool).await?,
             signal: self.signal.clone(),
+            control: self.control.clone(),
             enqueued: false,
             endpoints_changed: false,
         })
@@ -131,6 +141,7 @@ impl TenantDb {
 
     /// Drops previous signing secrets whose grace window is over; returns how many went.
     pub async fn purge_expired_secrets(&self, now: Timestamp) -> Result<u64> {
+        // The backend reads before it writes.
         sqlite::purge_expired_secrets(&self.pool, now).await
     }
 
@@ -252,6 +263,7 @@ pub struct TenantTx {
     slug: TenantSlug,
     tx: Tx,
     signal: Arc<WorkSignal>,
+    control: sqlite::Pool,
     /// Whether this transaction made a delivery due; the worker is woken on commit.
     enqueued: bool,
     /// Whether it changed an endpoint; the worker's cached targets go stale on commit.
@@ -270,6 +282,12 @@ impl TenantTx {
         }
         if self.enqueued {
             self.signal.raise(&self.slug);
+            if self.signal.hints_wanted()
+                && let Err(e) = sqlite::hint_due(&self.control, &self.slug, Timestamp::now()).await
+            {
+                // Committed all the same: a worker's sweep finds the work a little later.
+                tracing::warn!(tenant = %self.slug, error = %e, "cannot leave a hint of due work");
+            }
         }
         Ok(())
     }
@@ -443,30 +461,37 @@ impl TenantTx {
         sqlite::events_to_recover(&mut *self.tx, endpoint, since, until, limit).await
     }
 
-    /// Whether a worker's claim still holds (its lease did not run out and pass on).
-    pub async fn claim_holds(&mut self, claimed: &ClaimedDelivery) -> Result<bool> {
-        sqlite::claim_holds(&mut *self.tx, claimed).await
-    }
-
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
         sqlite::insert_audit(&mut *self.tx, entry).await
     }
 
-    /// Records an attempt and the delivery's state after it.
-    pub async fn record_attempt(
+    /// Records attempts with their deliveries' next states where the claim still holds
+    /// (its lease did not run out and pass to another worker); whether each was recorded.
+    pub async fn record_attempts(
         &mut self,
-        attempt: &NewAttempt,
-        state: DeliveryState,
+        items: &[RecordedAttempt<'_>],
         now: Timestamp,
-    ) -> Result<()> {
-        sqlite::insert_attempt(&mut *self.tx, attempt).await?;
-        sqlite::set_delivery_state(&mut *self.tx, &attempt.delivery, attempt.number, state, now)
-            .await
+    ) -> Result<Vec<bool>> {
+        sqlite::record_attempts(&mut self.tx, items, now).await
     }
 
-    /// Counts an attempt's outcome against its endpoint; returns the consecutive failures after it.
-    pub async fn count_endpoint_result(&mut self, id: &EndpointId, succeeded: bool) -> Result<u32> {
-        sqlite::count_endpoint_result(&mut *self.tx, id, succeeded).await
+    /// The consecutive failure counts of these endpoints, by id.
+    pub async fn endpoint_failure_counts(
+        &mut self,
+        ids: &[&EndpointId],
+    ) -> Result<std::collections::HashMap<String, u32>> {
+        sqlite::endpoint_failure_counts(&mut *self.tx, ids).await
+    }
+
+    /// Counts a batch's results against an endpoint (see the backend); returns the
+    /// consecutive failures after it.
+    pub async fn count_endpoint_results(
+        &mut self,
+        id: &EndpointId,
+        reset: bool,
+        failures: u32,
+    ) -> Result<u32> {
+        sqlite::count_endpoint_results(&mut *self.tx, id, reset, failures).await
     }
 
     /// Disables an active endpoint; `false` when it was already inactive.

@@ -2,12 +2,14 @@
 //! raises its tenant the moment it commits, so the worker sends at once instead of at its
 //! next poll. Work enqueued by another process is found by the worker's poll. Also a
 //! generation count of endpoint changes, so the worker's cached endpoints go stale the
-//! moment one of this process's transactions changes an endpoint.
+//! moment one of this process's transactions changes an endpoint. A process without a
+//! worker (the CLI, `serve --no-worker`) leaves a hint in the control database instead
+//! (see `due_work`), which workers elsewhere read at their next poll.
 
 use mobieus_domain::tenant::TenantSlug;
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::Notify;
 
 /// Tenants with new deliveries since the worker last looked.
@@ -16,6 +18,9 @@ pub struct WorkSignal {
     raised: Mutex<HashSet<TenantSlug>>,
     notify: Notify,
     endpoint_generation: AtomicU64,
+    /// Set when a worker runs in this process: it is woken in-process, so commits need
+    /// not leave hints in the control database for workers elsewhere.
+    worker_here: AtomicBool,
 }
 
 impl WorkSignal {
@@ -38,6 +43,16 @@ impl WorkSignal {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .drain()
             .collect()
+    }
+
+    /// A worker runs in this process from now on.
+    pub fn worker_in_process(&self) {
+        self.worker_here.store(true, Ordering::Release);
+    }
+
+    /// Whether a commit that enqueued work should leave a hint for workers elsewhere.
+    pub(crate) fn hints_wanted(&self) -> bool {
+        !self.worker_here.load(Ordering::Acquire)
     }
 
     /// An endpoint changed (created, updated, rotated, disabled, deleted) in this process.

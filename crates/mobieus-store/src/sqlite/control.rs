@@ -88,3 +88,61 @@ pub(crate) async fn tenant_by_host(
     slug.map(|s| TenantSlug::parse(&s).map_err(|_| corrupt("tenant slug", &s)))
         .transpose()
 }
+
+/// Marks `slug` as having work due by `at` (the earlier of this and any hint there).
+pub(crate) async fn hint_due(pool: &SqlitePool, slug: &TenantSlug, at: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO due_work (slug, due_at) VALUES (?1, ?2)
+         ON CONFLICT (slug) DO UPDATE SET due_at = min(due_at, excluded.due_at)",
+    )
+    .bind(slug.as_str())
+    .bind(at.millis())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Sets when `slug` next has work due (`None`: nothing pending), as found by a look at
+/// its deliveries that started at `checked_at`: hints of work committed before then are
+/// answered by it and replaced; a later one is kept when it asks for earlier.
+pub(crate) async fn set_due(
+    pool: &SqlitePool,
+    slug: &TenantSlug,
+    next: Option<Timestamp>,
+    checked_at: Timestamp,
+) -> Result<()> {
+    match next {
+        Some(at) => {
+            sqlx::query(
+                "INSERT INTO due_work (slug, due_at) VALUES (?1, ?2)
+                 ON CONFLICT (slug) DO UPDATE SET due_at = CASE WHEN due_at <= ?3 THEN excluded.due_at ELSE min(due_at, excluded.due_at) END",
+            )
+            .bind(slug.as_str())
+            .bind(at.millis())
+            .bind(checked_at.millis())
+            .execute(pool)
+            .await?;
+        }
+        None => {
+            // A hint at or before the check is answered by it; a later one is kept.
+            sqlx::query("DELETE FROM due_work WHERE slug = ? AND due_at <= ?")
+                .bind(slug.as_str())
+                .bind(checked_at.millis())
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The tenants with work due by `now`.
+pub(crate) async fn due_tenants(pool: &SqlitePool, now: Timestamp) -> Result<Vec<TenantSlug>> {
+    let slugs: Vec<String> = sqlx::query_scalar("SELECT slug FROM due_work WHERE due_at <= ?")
+        .bind(now.millis())
+        .fetch_all(pool)
+        .await?;
+    slugs
+        .iter()
+        .map(|s| TenantSlug::parse(s).map_err(|_| corrupt("tenant slug", s)))
+        .collect()
+}

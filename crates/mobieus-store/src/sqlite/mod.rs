@@ -12,7 +12,8 @@ mod queue;
 mod webhooks;
 
 pub(crate) use control::{
-    insert_tenant, list_tenants, tenant_by_host, tenant_by_slug, tenant_exists,
+    due_tenants, hint_due, insert_tenant, list_tenants, set_due, tenant_by_host, tenant_by_slug,
+    tenant_exists,
 };
 pub(crate) use events::{event_by_id, events_page, insert_event};
 pub(crate) use forum::*;
@@ -47,7 +48,7 @@ async fn pool(path: &Path, max: u32) -> Result<SqlitePool, StoreError> {
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .min_connections(0)
-        .idle_timeout(Duration::from_secs(300))
+        .idle_timeout(Duration::from_secs(60))
         .connect_with(options(path))
         .await?)
 }

@@ -3,7 +3,7 @@
 //! at-least-once, never lost.
 
 use super::corrupt;
-use crate::{ClaimedDelivery, DeliveryState, NewAttempt, Page, Result};
+use crate::{ClaimedDelivery, DeliveryState, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use sqlx::SqliteExecutor;
@@ -93,83 +93,121 @@ pub(crate) async fn defer<'e>(
     Ok(())
 }
 
-/// Whether the claim of `claimed` still holds: the delivery is pending, with the attempts
-/// and the lease it was claimed with (another worker reclaims a lease that ran out).
-pub(crate) async fn claim_holds<'e>(
-    e: impl SqliteExecutor<'e>,
-    claimed: &ClaimedDelivery,
-) -> Result<bool> {
-    let held: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM webhook_deliveries WHERE id = ? AND status = 'pending' AND attempts = ? AND lease_until = ?",
-    )
-    .bind(claimed.id.as_str())
-    .bind(i64::from(claimed.attempts))
-    .bind(claimed.lease_until.millis())
-    .fetch_optional(e)
-    .await?;
-    Ok(held.is_some())
-}
+/// Rows per statement when recording attempts (SQLite allows 32,766 parameters).
+const RECORD_CHUNK: usize = 400;
 
-pub(crate) async fn insert_attempt<'e>(e: impl SqliteExecutor<'e>, a: &NewAttempt) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_headers, response_status, response_excerpt, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(a.delivery.as_str())
-    .bind(i64::from(a.number))
-    .bind(a.started_at.millis())
-    .bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
-    .bind(a.request_headers.to_string())
-    .bind(a.response_status.map(i64::from))
-    .bind(a.response_excerpt.as_deref())
-    .bind(a.error.as_deref())
-    .execute(e)
-    .await?;
-    Ok(())
-}
-
-/// Ends the lease of a delivery with its new state after attempt `attempts`.
-pub(crate) async fn set_delivery_state<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: &DeliveryId,
-    attempts: u32,
-    state: DeliveryState,
-    now: Timestamp,
-) -> Result<()> {
-    let (status, next) = match state {
+fn state_columns(state: DeliveryState) -> (&'static str, Option<i64>) {
+    match state {
         DeliveryState::Succeeded => ("succeeded", None),
         DeliveryState::Retry { at } => ("pending", Some(at.millis())),
         DeliveryState::Failed => ("failed", None),
         DeliveryState::Cancelled => ("cancelled", None),
-    };
-    sqlx::query("UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?")
-        .bind(status)
-        .bind(i64::from(attempts))
-        .bind(next)
-        .bind(now.millis())
-        .bind(id.as_str())
-        .execute(e)
-        .await?;
-    Ok(())
+    }
 }
 
-/// Counts a failed attempt against an endpoint (or resets the count on success); returns
-/// the count after it.
-pub(crate) async fn count_endpoint_result<'e>(
+/// Records attempts and their deliveries' next states, a few statements per batch: one
+/// `UPDATE … FROM (VALUES …)` that ends the leases still held (a claim whose lease ran
+/// out and passed to another worker matches nothing), then one `INSERT` of the attempts
+/// of those. Returns, in order, whether each was recorded.
+pub(crate) async fn record_attempts(
+    c: &mut sqlx::SqliteConnection,
+    items: &[RecordedAttempt<'_>],
+    now: Timestamp,
+) -> Result<Vec<bool>> {
+    let mut held = std::collections::HashSet::new();
+    for chunk in items.chunks(RECORD_CHUNK) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "WITH v(id, status, attempts, next_at, lease) AS (",
+        );
+        q.push_values(chunk, |mut row, r| {
+            let (status, next) = state_columns(r.state);
+            row.push_bind(r.claimed.id.as_str())
+                .push_bind(status)
+                .push_bind(i64::from(r.attempt.number))
+                .push_bind(next)
+                .push_bind(r.claimed.lease_until.millis());
+        });
+        q.push(
+            ") UPDATE webhook_deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_at, lease_until = NULL, updated_at = ",
+        )
+        .push_bind(now.millis())
+        .push(
+            " FROM v WHERE webhook_deliveries.id = v.id AND webhook_deliveries.status = 'pending'
+               AND webhook_deliveries.attempts = v.attempts - 1 AND webhook_deliveries.lease_until = v.lease
+             RETURNING webhook_deliveries.id",
+        );
+        let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *c).await?;
+        held.extend(ids);
+    }
+    let recorded: Vec<&RecordedAttempt<'_>> = items
+        .iter()
+        .filter(|r| held.contains(r.claimed.id.as_str()))
+        .collect();
+    for chunk in recorded.chunks(RECORD_CHUNK) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_headers, response_status, response_excerpt, error) ",
+        );
+        q.push_values(chunk, |mut row, r| {
+            let a = r.attempt;
+            row.push_bind(a.delivery.as_str())
+                .push_bind(i64::from(a.number))
+                .push_bind(a.started_at.millis())
+                .push_bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
+                .push_bind(a.request_headers.to_string())
+                .push_bind(a.response_status.map(i64::from))
+                .push_bind(a.response_excerpt.as_deref())
+                .push_bind(a.error.as_deref());
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    Ok(items
+        .iter()
+        .map(|r| held.contains(r.claimed.id.as_str()))
+        .collect())
+}
+
+/// Counts a batch's results against an endpoint: with a success among them the count
+/// restarts from the failures after the last success, else it grows by `failures`.
+/// Returns the count after it.
+pub(crate) async fn count_endpoint_results<'e>(
     e: impl SqliteExecutor<'e>,
     id: &EndpointId,
-    succeeded: bool,
+    reset: bool,
+    failures: u32,
 ) -> Result<u32> {
-    let sql = if succeeded {
-        "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = ? RETURNING consecutive_failures"
-    } else {
-        "UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1 WHERE id = ? RETURNING consecutive_failures"
-    };
-    let n: Option<i64> = sqlx::query_scalar(sql)
-        .bind(id.as_str())
-        .fetch_optional(e)
-        .await?;
+    let n: Option<i64> = sqlx::query_scalar(
+        "UPDATE webhook_endpoints SET consecutive_failures = CASE WHEN ?1 THEN ?2 ELSE consecutive_failures + ?2 END
+         WHERE id = ?3 RETURNING consecutive_failures",
+    )
+    .bind(reset)
+    .bind(i64::from(failures))
+    .bind(id.as_str())
+    .fetch_optional(e)
+    .await?;
     Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+}
+
+/// The consecutive failure counts of these endpoints.
+pub(crate) async fn endpoint_failure_counts<'e>(
+    e: impl SqliteExecutor<'e>,
+    ids: &[&EndpointId],
+) -> Result<std::collections::HashMap<String, u32>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "SELECT id, consecutive_failures FROM webhook_endpoints WHERE id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    q.push(")");
+    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(e).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, u32::try_from(n).unwrap_or(u32::MAX)))
+        .collect())
 }
 
 /// Disables an active endpoint with a reason; `false` when it was not active.
@@ -378,17 +416,35 @@ pub(crate) async fn events_to_recover<'e>(
     .await?)
 }
 
+/// When the next pending delivery is due (leased ones included: a lease that runs out
+/// makes its delivery due again).
+pub(crate) async fn next_due<'e>(e: impl SqliteExecutor<'e>) -> Result<Option<Timestamp>> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
+    )
+    .fetch_one(e)
+    .await?;
+    Ok(at.map(Timestamp::from_millis))
+}
+
 /// Drops previous secrets whose grace window is over; returns how many went.
-pub(crate) async fn purge_expired_secrets<'e>(
-    e: impl SqliteExecutor<'e>,
-    now: Timestamp,
-) -> Result<u64> {
+pub(crate) async fn purge_expired_secrets(pool: &super::Pool, now: Timestamp) -> Result<u64> {
+    // A read first: most tenants have nothing to purge and need no write lock.
+    let any: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM webhook_endpoints WHERE previous_secret_expires_at <= ? LIMIT 1",
+    )
+    .bind(now.millis())
+    .fetch_optional(pool)
+    .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let done = sqlx::query(
         "UPDATE webhook_endpoints SET previous_secret = NULL, previous_secret_expires_at = NULL
          WHERE previous_secret_expires_at IS NOT NULL AND previous_secret_expires_at <= ?",
     )
     .bind(now.millis())
-    .execute(e)
+    .execute(pool)
     .await?;
     Ok(done.rows_affected())
 }
