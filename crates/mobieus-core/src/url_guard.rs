@@ -36,6 +36,22 @@ impl Resolver for SystemResolver {
     }
 }
 
+/// A resolver that resolves nothing, for runs that must not ask any DNS server
+/// (conformance fuzzing, isolated tests): every name is "not resolving yet".
+#[derive(Debug, Default)]
+pub struct NoResolver;
+
+impl Resolver for NoResolver {
+    fn lookup<'a>(&'a self, _host: &'a str) -> Lookup<'a> {
+        Box::pin(async {
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "name resolution is off (--webhook-offline)",
+            ))
+        })
+    }
+}
+
 /// Why a target may not be connected to now.
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {

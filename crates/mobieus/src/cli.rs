@@ -99,6 +99,11 @@ pub struct WebhookArgs {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub webhook_allow_loopback: bool,
 
+    /// Resolve no webhook host name (each counts as not resolving yet): for isolated runs
+    /// such as conformance fuzzing, where no DNS server may be asked.
+    #[arg(long, hide = true)]
+    pub webhook_offline: bool,
+
     /// A PEM file of extra CA certificates trusted for webhook targets.
     #[arg(long, env = "MOBIEUS_WEBHOOK_CA_FILE", value_name = "FILE")]
     pub webhook_ca_file: Option<PathBuf>,

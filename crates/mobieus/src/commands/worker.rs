@@ -6,7 +6,7 @@ use crate::Result;
 use crate::cli::{WebhookArgs, WorkerArgs, WorkerCmdArgs};
 use crate::error::CliError;
 use mobieus_core::delivery::DeliveryPolicy;
-use mobieus_core::url_guard::UrlGuard;
+use mobieus_core::url_guard::{NoResolver, UrlGuard};
 use mobieus_delivery::{ClientSettings, Worker, WorkerConfig};
 use mobieus_domain::webhook::LoopbackPolicy;
 use mobieus_store::Store;
@@ -40,6 +40,12 @@ pub(super) fn guard(args: &WebhookArgs) -> UrlGuard {
     } else {
         LoopbackPolicy::Deny
     };
+    if args.webhook_offline {
+        tracing::warn!(
+            "--webhook-offline: no webhook host name is resolved; deliveries to names fail"
+        );
+        return UrlGuard::new(std::sync::Arc::new(NoResolver), loopback);
+    }
     UrlGuard::system(loopback)
 }
 
