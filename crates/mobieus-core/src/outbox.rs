@@ -19,9 +19,9 @@ pub struct Published<T> {
 pub(crate) async fn publish(tx: &mut TenantTx, at: Timestamp, data: EventData) -> Result<EventId> {
     let event = Event::new(tx.slug().clone(), at, data);
     tx.insert_event(&event, &event.to_json()).await?;
-    for endpoint in tx.subscribed_endpoints(event.event_type).await? {
-        tx.insert_delivery(event.id.as_str(), &endpoint, at).await?;
-    }
+    let endpoints = tx.subscribed_endpoints(event.event_type).await?;
+    tx.insert_deliveries(event.id.as_str(), &endpoints, at)
+        .await?;
     Ok(event.id)
 }
 

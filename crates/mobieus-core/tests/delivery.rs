@@ -68,11 +68,11 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
     }
     let now = Timestamp::now();
     let first = db
-        .claim_due(now, now.plus_millis(30_000), 2, &[])
+        .claim_due(now, now.plus_millis(30_000), 2, &[], u32::MAX)
         .await
         .unwrap();
     let second = db
-        .claim_due(now, now.plus_millis(30_000), 10, &[])
+        .claim_due(now, now.plus_millis(30_000), 10, &[], u32::MAX)
         .await
         .unwrap();
     assert_eq!(
@@ -81,7 +81,7 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
         "three due deliveries, each claimed once"
     );
     assert!(
-        db.claim_due(now, now.plus_millis(30_000), 10, &[])
+        db.claim_due(now, now.plus_millis(30_000), 10, &[], u32::MAX)
             .await
             .unwrap()
             .is_empty(),
@@ -89,7 +89,13 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
     );
     let after_lease = now.plus_millis(30_001);
     let again = db
-        .claim_due(after_lease, after_lease.plus_millis(30_000), 10, &[])
+        .claim_due(
+            after_lease,
+            after_lease.plus_millis(30_000),
+            10,
+            &[],
+            u32::MAX,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -120,7 +126,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
     let mut states = Vec::new();
     for _ in 0..3 {
         let claimed = db
-            .claim_due(far(), far().plus_millis(1000), 10, &[])
+            .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
             .await
             .unwrap()
             .pop()
@@ -155,7 +161,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
         ]
     ));
     assert!(
-        db.claim_due(far(), far(), 10, &[])
+        db.claim_due(far(), far(), 10, &[], u32::MAX)
             .await
             .unwrap()
             .is_empty(),
@@ -175,7 +181,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
         .await
         .unwrap();
     let claimed = db
-        .claim_due(far(), far().plus_millis(1000), 10, &[])
+        .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
         .await
         .unwrap()
         .pop()
@@ -213,7 +219,7 @@ async fn retry_after_is_honoured_within_bounds() {
         .unwrap();
     let policy = DeliveryPolicy::default();
     let claimed = db
-        .claim_due(far(), far().plus_millis(1000), 1, &[])
+        .claim_due(far(), far().plus_millis(1000), 1, &[], u32::MAX)
         .await
         .unwrap()
         .pop()
@@ -255,7 +261,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
             .unwrap();
     }
     for claimed in db
-        .claim_due(far(), far().plus_millis(1000), 10, &[])
+        .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
         .await
         .unwrap()
     {
@@ -286,7 +292,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
         .await
         .unwrap();
     let late = db
-        .claim_due(far(), far().plus_millis(1000), 10, &[])
+        .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
         .await
         .unwrap();
     assert!(
@@ -299,7 +305,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
         .await
         .unwrap();
     let claimed = db2
-        .claim_due(far(), far().plus_millis(1000), 1, &[])
+        .claim_due(far(), far().plus_millis(1000), 1, &[], u32::MAX)
         .await
         .unwrap()
         .pop()
@@ -335,13 +341,19 @@ async fn a_record_after_the_lease_passed_to_another_worker_is_dropped() {
     let now = Timestamp::now();
     // Worker A claims with a lease that has run out by the time B looks.
     let a = db
-        .claim_due(now, now.plus_millis(1), 1, &[])
+        .claim_due(now, now.plus_millis(1), 1, &[], u32::MAX)
         .await
         .unwrap()
         .pop()
         .unwrap();
     let b = db
-        .claim_due(now.plus_millis(10), now.plus_millis(60_000), 1, &[])
+        .claim_due(
+            now.plus_millis(10),
+            now.plus_millis(60_000),
+            1,
+            &[],
+            u32::MAX,
+        )
         .await
         .unwrap()
         .pop()
@@ -369,4 +381,29 @@ async fn a_record_after_the_lease_passed_to_another_worker_is_dropped() {
     .unwrap();
     assert_eq!(done, Some(DeliveryState::Succeeded));
     assert_eq!(db.attempts(&b.id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_claim_gives_no_endpoint_more_than_its_room() {
+    let (_dir, db, ep) = setup().await;
+    for name in ["ann", "bob", "cleo", "dev", "eve"] {
+        forum::join(&db, &Username::parse(name).unwrap(), None)
+            .await
+            .unwrap();
+    }
+    let lease = far().plus_millis(1000);
+    let first = db.claim_due(far(), lease, 10, &[], 2).await.unwrap();
+    assert_eq!(first.len(), 2, "the default room");
+    let second = db
+        .claim_due(far(), lease, 10, &[(ep.clone(), 1)], 2)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1, "the room left to a busy endpoint");
+    let none = db
+        .claim_due(far(), lease, 10, &[(ep.clone(), 0)], 2)
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "a full endpoint gets nothing");
+    let rest = db.claim_due(far(), lease, 10, &[], 10).await.unwrap();
+    assert_eq!(rest.len(), 2);
 }

@@ -28,8 +28,6 @@ use tokio::time::Instant;
 const MAX_BATCH: usize = 256;
 /// The most attempts recorded in one transaction.
 const MAX_RECORD: usize = 512;
-/// How long a delivery given back (its endpoint had no slot to spare) waits.
-const DEFER_MS: i64 = 200;
 
 /// How the worker runs.
 #[derive(Clone, Debug)]
@@ -96,6 +94,9 @@ struct Inner {
     /// Tenants this worker knows to have a hint in the control database (so a tenant
     /// with nothing pending and no hint costs no write).
     hinted: Mutex<std::collections::HashSet<TenantSlug>>,
+    /// Tenants whose last claim filled some endpoint's room: each landing drains them
+    /// again, so the endpoint's next delivery goes as soon as it has room.
+    limited: Mutex<std::collections::HashSet<TenantSlug>>,
     targets: Targets,
     counters: Counters,
 }
@@ -117,6 +118,7 @@ impl Worker {
                 in_flight: Mutex::default(),
                 per_endpoint,
                 hinted: Mutex::default(),
+                limited: Mutex::default(),
                 targets,
                 counters: Counters::default(),
             }),
@@ -274,7 +276,8 @@ impl Worker {
             }
             let wanted = permits.len();
             let checked_at = Timestamp::now();
-            let claimed = match self.claim(&db, wanted).await {
+            let room_before = self.room(&db);
+            let claimed = match self.claim(&db, wanted, &room_before).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(tenant = %slug, error = %e, "cannot claim deliveries");
@@ -286,7 +289,7 @@ impl Worker {
             } else {
                 self.note_next_due(&db, checked_at).await;
             }
-            let claimed = self.within_endpoint_shares(&db, claimed).await;
+            self.count_in_flight(&db, &claimed, &room_before);
             while tasks.try_join_next().is_some() {}
             self.start(db, claimed, permits, tasks, record).await;
         }
@@ -329,57 +332,79 @@ impl Worker {
         }
     }
 
-    /// Keeps the deliveries whose endpoint has a slot to spare (counting them in flight);
-    /// gives the rest back, due a moment later.
-    async fn within_endpoint_shares(
+    /// Counts claimed deliveries in flight per endpoint (the claim kept within each
+    /// endpoint's room), and notes whether the claim filled some endpoint's room.
+    fn count_in_flight(
         &self,
         db: &TenantDb,
-        claimed: Vec<ClaimedDelivery>,
-    ) -> Vec<ClaimedDelivery> {
-        let (mut keep, mut over) = (Vec::with_capacity(claimed.len()), Vec::new());
+        claimed: &[ClaimedDelivery],
+        room: &[(EndpointId, u32)],
+    ) {
+        let mut per: HashMap<&EndpointId, u32> = HashMap::new();
+        for c in claimed {
+            *per.entry(&c.endpoint_id).or_insert(0) += 1;
+        }
+        let default_room = u32::try_from(self.inner.per_endpoint).unwrap_or(u32::MAX);
+        let filled = per.iter().any(|(id, n)| {
+            let room = room
+                .iter()
+                .find(|(e, _)| e == *id)
+                .map_or(default_room, |(_, r)| *r);
+            *n >= room
+        }) || room.iter().any(|(_, r)| *r == 0);
         {
             let mut in_flight = self.in_flight();
-            for c in claimed {
-                let n = in_flight
-                    .entry((db.slug().clone(), c.endpoint_id.clone()))
-                    .or_insert(0);
-                if *n < self.inner.per_endpoint {
-                    *n += 1;
-                    keep.push(c);
-                } else {
-                    over.push(c);
-                }
+            for (id, n) in per {
+                *in_flight
+                    .entry((db.slug().clone(), id.clone()))
+                    .or_insert(0) += n as usize;
             }
         }
-        if !over.is_empty() {
-            let at = Timestamp::now().plus_millis(DEFER_MS);
-            if let Err(e) = db.defer(&over, at).await {
-                // Their leases run out instead.
-                tracing::error!(tenant = %db.slug(), error = %e, "cannot give back deliveries");
-            }
+        let mut limited = self.limited();
+        if filled {
+            limited.insert(db.slug().clone());
+        } else {
+            limited.remove(db.slug());
         }
-        keep
     }
 
-    /// The endpoints of `db` holding all the slots they may.
-    fn saturated(&self, db: &TenantDb) -> Vec<EndpointId> {
+    /// The room of each endpoint of `db` with attempts in flight.
+    fn room(&self, db: &TenantDb) -> Vec<(EndpointId, u32)> {
+        let cap = self.inner.per_endpoint;
         self.in_flight()
             .iter()
-            .filter(|((slug, _), n)| slug == db.slug() && **n >= self.inner.per_endpoint)
-            .map(|((_, id), _)| id.clone())
+            .filter(|((slug, _), _)| slug == db.slug())
+            .map(|((_, id), n)| {
+                let room = u32::try_from(cap.saturating_sub(*n)).unwrap_or(0);
+                (id.clone(), room)
+            })
             .collect()
     }
 
-    /// One attempt of `endpoint` finished.
+    /// One attempt of `endpoint` finished. If the tenant's last claim left work behind for
+    /// lack of room, the tenant is drained again at once.
     fn landed(&self, slug: &TenantSlug, endpoint: &EndpointId) {
-        let mut in_flight = self.in_flight();
-        let key = (slug.clone(), endpoint.clone());
-        if let Some(n) = in_flight.get_mut(&key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                in_flight.remove(&key);
+        {
+            let mut in_flight = self.in_flight();
+            let key = (slug.clone(), endpoint.clone());
+            if let Some(n) = in_flight.get_mut(&key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    in_flight.remove(&key);
+                }
             }
         }
+        if self.limited().contains(slug) {
+            self.inner.store.work_signal().raise(slug);
+        }
+    }
+
+    /// Tenants whose last claim gave some endpoint all its room (more may be waiting).
+    fn limited(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<TenantSlug>> {
+        self.inner
+            .limited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantSlug, EndpointId), usize>> {
@@ -393,6 +418,7 @@ impl Worker {
         &self,
         db: &TenantDb,
         n: usize,
+        room: &[(EndpointId, u32)],
     ) -> Result<Vec<ClaimedDelivery>, mobieus_store::StoreError> {
         let now = Timestamp::now();
         // Long enough for an attempt to time out and be recorded (twice its timeout, at
@@ -400,9 +426,15 @@ impl Worker {
         let timeout = self.inner.config.client.total_timeout;
         let lease = timeout + timeout.max(Duration::from_secs(5));
         let until = now.plus_millis(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
-        let skip = self.saturated(db);
-        db.claim_due(now, until, u32::try_from(n).unwrap_or(u32::MAX), &skip)
-            .await
+        let default_room = u32::try_from(self.inner.per_endpoint).unwrap_or(u32::MAX);
+        db.claim_due(
+            now,
+            until,
+            u32::try_from(n).unwrap_or(u32::MAX),
+            room,
+            default_room,
+        )
+        .await
     }
 
     /// Starts one task per claimed delivery, each holding one permit. The batch's events

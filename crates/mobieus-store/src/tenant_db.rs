@@ -122,21 +122,17 @@ impl TenantDb {
         sqlite::deliveries_of_event(&self.pool, event_id).await
     }
 
-    /// Leases up to `batch` due deliveries until `lease_until`, none to the endpoints in
-    /// `skip`.
+    /// Leases up to `batch` due deliveries until `lease_until`, oldest first, no endpoint
+    /// more than its room (`room` for those listed, `default_room` for the others).
     pub async fn claim_due(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         batch: u32,
-        skip: &[EndpointId],
+        room: &[(EndpointId, u32)],
+        default_room: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
-        sqlite::claim_due(&self.pool, now, lease_until, batch, skip).await
-    }
-
-    /// Gives claimed deliveries (of one claim) back, due again at `at`.
-    pub async fn defer(&self, claimed: &[ClaimedDelivery], at: Timestamp) -> Result<()> {
-        sqlite::defer(&self.pool, claimed, at).await
+        sqlite::claim_due(&self.pool, now, lease_until, batch, room, default_room).await
     }
 
     /// Drops previous signing secrets whose grace window is over; returns how many went.
@@ -438,6 +434,20 @@ impl TenantTx {
         sqlite::subscribed_endpoints(&mut *self.tx, t).await
     }
 
+    /// Pending deliveries of `event_id` to each of `endpoints`, due at `at`.
+    pub async fn insert_deliveries(
+        &mut self,
+        event_id: &str,
+        endpoints: &[EndpointId],
+        at: Timestamp,
+    ) -> Result<Vec<DeliveryId>> {
+        if endpoints.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.enqueued = true;
+        sqlite::insert_deliveries(&mut self.tx, event_id, endpoints, at).await
+    }
+
     /// A pending delivery of `event_id` to `endpoint`, due at `at`.
     pub async fn insert_delivery(
         &mut self,
@@ -445,8 +455,12 @@ impl TenantTx {
         endpoint: &EndpointId,
         at: Timestamp,
     ) -> Result<DeliveryId> {
-        self.enqueued = true;
-        sqlite::insert_delivery(&mut *self.tx, event_id, endpoint, at).await
+        let ids = self
+            .insert_deliveries(event_id, std::slice::from_ref(endpoint), at)
+            .await?;
+        ids.into_iter()
+            .next()
+            .ok_or(crate::StoreError::Conflict { what: "delivery" })
     }
 
     /// The events whose latest delivery to `endpoint` failed or was cancelled, created in

@@ -8,15 +8,22 @@ use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use sqlx::SqliteExecutor;
 
-/// Leases up to `batch` due deliveries until `lease_until`, oldest due first, in one
-/// statement (SQLite has one writer, so two workers never claim the same row). A read
-/// first: a tenant with nothing due costs one index probe, not a write lock.
+/// How many of the oldest due deliveries one claim looks at.
+const CLAIM_SCAN: i64 = 2_000;
+
+/// Leases up to `batch` due deliveries until `lease_until`, oldest due first, giving no
+/// endpoint more than its room (`room` for the endpoints listed, `default_room` for the
+/// others), in one statement (SQLite has one writer, so two workers never claim the same
+/// row). Only the oldest `CLAIM_SCAN` due deliveries are looked at, so a large backlog of
+/// a busy endpoint costs a bounded scan (what lies beyond waits until it has room). A
+/// read first: a tenant with nothing due costs one index probe, not a write lock.
 pub(crate) async fn claim_due(
     pool: &super::Pool,
     now: Timestamp,
     lease_until: Timestamp,
     batch: u32,
-    skip: &[EndpointId],
+    room: &[(EndpointId, u32)],
+    default_room: u32,
 ) -> Result<Vec<ClaimedDelivery>> {
     let due: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM webhook_deliveries
@@ -29,25 +36,37 @@ pub(crate) async fn claim_due(
     if due.is_none() {
         return Ok(Vec::new());
     }
-    let mut q =
-        sqlx::QueryBuilder::<sqlx::Sqlite>::new("UPDATE webhook_deliveries SET lease_until = ");
-    q.push_bind(lease_until.millis())
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    if !room.is_empty() {
+        q.push("WITH room(endpoint_id, n) AS (");
+        q.push_values(room, |mut row, (id, n)| {
+            row.push_bind(id.as_str()).push_bind(i64::from(*n));
+        });
+        q.push(") ");
+    }
+    q.push("UPDATE webhook_deliveries SET lease_until = ")
+        .push_bind(lease_until.millis())
         .push(", updated_at = ")
         .push_bind(now.millis())
         .push(
-            " WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ",
+            " WHERE id IN (SELECT id FROM (
+                 SELECT id, endpoint_id, next_attempt_at,
+                        row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, position) AS nth
+                 FROM (SELECT id, endpoint_id, next_attempt_at, position FROM webhook_deliveries
+                       WHERE status = 'pending' AND next_attempt_at <= ",
         )
         .push_bind(now.millis())
         .push(" AND (lease_until IS NULL OR lease_until <= ")
         .push_bind(now.millis())
-        .push(")");
-    if !skip.is_empty() {
-        q.push(" AND endpoint_id NOT IN (");
-        let mut list = q.separated(", ");
-        for id in skip {
-            list.push_bind(id.as_str());
-        }
-        q.push(")");
+        .push(") ORDER BY next_attempt_at LIMIT ")
+        .push_bind(CLAIM_SCAN)
+        .push(")) AS ranked WHERE nth <= ");
+    if room.is_empty() {
+        q.push_bind(i64::from(default_room));
+    } else {
+        q.push("coalesce((SELECT n FROM room WHERE room.endpoint_id = ranked.endpoint_id), ")
+            .push_bind(i64::from(default_room))
+            .push(")");
     }
     q.push(" ORDER BY next_attempt_at LIMIT ")
         .push_bind(i64::from(batch))
@@ -65,32 +84,6 @@ pub(crate) async fn claim_due(
             })
         })
         .collect()
-}
-
-/// Gives claimed deliveries back, due again at `at` (their endpoint has all the
-/// attempts in flight it may have).
-pub(crate) async fn defer<'e>(
-    e: impl SqliteExecutor<'e>,
-    claimed: &[ClaimedDelivery],
-    at: Timestamp,
-) -> Result<()> {
-    let Some(first) = claimed.first() else {
-        return Ok(());
-    };
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "UPDATE webhook_deliveries SET lease_until = NULL, next_attempt_at = ",
-    );
-    q.push_bind(at.millis())
-        .push(" WHERE status = 'pending' AND lease_until = ")
-        .push_bind(first.lease_until.millis())
-        .push(" AND id IN (");
-    let mut list = q.separated(", ");
-    for c in claimed {
-        list.push_bind(c.id.as_str());
-    }
-    q.push(")");
-    q.build().execute(e).await?;
-    Ok(())
 }
 
 /// Rows per statement when recording attempts (SQLite allows 32,766 parameters).

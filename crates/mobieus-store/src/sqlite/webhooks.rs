@@ -168,26 +168,31 @@ pub(crate) async fn subscribed_endpoints<'e>(
     Ok(ids)
 }
 
-/// A pending delivery of `event_id` to `endpoint`, due at once.
-pub(crate) async fn insert_delivery<'e>(
-    e: impl SqliteExecutor<'e>,
+/// Pending deliveries of `event_id` to each of `endpoints`, due at `at`, in one statement
+/// per thousand (a fan-out to many endpoints costs one round trip, not one each).
+pub(crate) async fn insert_deliveries(
+    c: &mut sqlx::SqliteConnection,
     event_id: &str,
-    endpoint: &EndpointId,
+    endpoints: &[EndpointId],
     at: Timestamp,
-) -> Result<DeliveryId> {
-    let id = DeliveryId::generate();
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id.as_str())
-    .bind(event_id)
-    .bind(endpoint.as_str())
-    .bind(at.millis())
-    .bind(at.millis())
-    .bind(at.millis())
-    .execute(e)
-    .await?;
-    Ok(id)
+) -> Result<Vec<DeliveryId>> {
+    let ids: Vec<DeliveryId> = endpoints.iter().map(|_| DeliveryId::generate()).collect();
+    let rows: Vec<(&DeliveryId, &EndpointId)> = ids.iter().zip(endpoints).collect();
+    for chunk in rows.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut row, (id, endpoint)| {
+            row.push_bind(id.as_str())
+                .push_bind(event_id)
+                .push_bind(endpoint.as_str())
+                .push_bind(at.millis())
+                .push_bind(at.millis())
+                .push_bind(at.millis());
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    Ok(ids)
 }
 
 /// How many deliveries of each status an event has (for tests and the admin console).
