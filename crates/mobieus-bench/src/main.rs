@@ -87,6 +87,7 @@ fn main() -> ExitCode {
 
 async fn run(scenario: Scenario, scale: f64) -> Result<Report, String> {
     mobieus_delivery::install_crypto();
+    sys::prepare();
     let mut report = Report::new(scale);
     let all = scenario == Scenario::All;
     if all || scenario == Scenario::Latency {

@@ -3,8 +3,33 @@
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// Reads a /proc file through a handle opened once: a scenario that opens thousands of
+/// databases must not make its own measurement fail for want of a file descriptor.
+fn read_proc(name: &'static str) -> Option<String> {
+    use std::io::{Read, Seek};
+    static FILES: std::sync::Mutex<Vec<(&'static str, std::fs::File)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut files = FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !files.iter().any(|(n, _)| *n == name) {
+        files.push((name, std::fs::File::open(name).ok()?));
+    }
+    let (_, file) = files.iter_mut().find(|(n, _)| *n == name)?;
+    file.rewind().ok()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// Opens the /proc files measurements read, before a scenario uses up descriptors.
+pub fn prepare() {
+    let _ = read_proc("/proc/self/status");
+    let _ = read_proc("/proc/self/stat");
+}
+
 fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let status = read_proc("/proc/self/status")?;
     status
         .lines()
         .find(|l| l.starts_with(field))?
@@ -21,7 +46,7 @@ pub fn rss_mb() -> f64 {
 
 /// CPU time (user + system) this process has used.
 pub fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    let Some(stat) = read_proc("/proc/self/stat") else {
         return Duration::ZERO;
     };
     // Fields after the command name (which is in parentheses and may hold spaces).

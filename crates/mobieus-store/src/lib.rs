@@ -20,7 +20,7 @@ pub use records::{
     EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page,
     PostFilter, RecordedAttempt, StoredAnswer, StoredEvent, Tenant,
 };
-pub use store::{Store, StoreConfig};
+pub use store::{FilesMark, Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};
 pub use work_signal::WorkSignal;
 

@@ -7,6 +7,7 @@ use mobieus_domain::tenant::{HostName, TenantSlug};
 use mobieus_domain::time::Timestamp;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Where the data lives.
@@ -34,7 +35,11 @@ pub struct Store {
     control: sqlite::Pool,
     master_key: MasterKey,
     tenants_dir: PathBuf,
-    open: Arc<RwLock<HashMap<TenantSlug, TenantDb>>>,
+    /// Open tenant databases, with when each was last used; at most `MAX_OPEN`, the least
+    /// recently used closed first (ten thousand tenants must not hold ten thousand pools,
+    /// and their file descriptors, open).
+    open: Arc<RwLock<HashMap<TenantSlug, OpenTenant>>>,
+    uses: Arc<AtomicU64>,
     /// Hosts already resolved to a tenant. Only hits are kept: tenants and their hosts
     /// are never removed, so a hit stays true, while a miss must be asked again (the CLI
     /// may create that tenant a moment later).
@@ -57,6 +62,7 @@ impl Store {
             master_key,
             tenants_dir,
             open: Arc::default(),
+            uses: Arc::default(),
             hosts: Arc::default(),
             signal: Arc::default(),
         })
@@ -100,6 +106,20 @@ impl Store {
         checked_at: Timestamp,
     ) -> Result<()> {
         sqlite::set_due(&self.control, slug, next, checked_at).await
+    }
+
+    /// A mark of a tenant's database files (the database's size and last change, the
+    /// write-ahead log's size): equal marks mean nothing was committed in between, so a
+    /// sweep can pass the tenant by. (Opening and closing connections touch the log's
+    /// time, not its size, so they do not count as writes.)
+    pub fn tenant_files_mark(
+        &self,
+        slug: &TenantSlug,
+    ) -> Option<(std::time::SystemTime, u64, u64)> {
+        let db = self.tenant_path(slug);
+        let meta = std::fs::metadata(&db).ok()?;
+        let wal = std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len());
+        Some((meta.modified().ok()?, meta.len(), wal))
     }
 
     /// The key that seals secrets at rest.
@@ -162,24 +182,53 @@ impl Store {
     }
 
     fn read_cache(&self, slug: &TenantSlug) -> Option<TenantDb> {
-        self.open
+        let open = self
+            .open
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(slug)
-            .cloned()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (db, used) = open.get(slug)?;
+        used.store(self.uses.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        Some(db.clone())
     }
 
     /// Caches `db` unless another task opened the same tenant first; returns the one kept.
+    /// Past `MAX_OPEN`, the least recently used tenant is dropped from the cache (its pool
+    /// closes once the requests using it finish).
     fn cache(&self, db: TenantDb) -> TenantDb {
         let mut open = self
             .open
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        open.entry(db.slug().clone()).or_insert(db).clone()
+        let now = self.uses.fetch_add(1, Ordering::Relaxed);
+        let kept = open
+            .entry(db.slug().clone())
+            .or_insert_with(|| (db, Arc::new(AtomicU64::new(now))))
+            .0
+            .clone();
+        if open.len() > MAX_OPEN
+            && let Some(oldest) = open
+                .iter()
+                .filter(|(slug, _)| *slug != kept.slug())
+                .min_by_key(|(_, (_, used))| used.load(Ordering::Relaxed))
+                .map(|(slug, _)| slug.clone())
+        {
+            open.remove(&oldest);
+        }
+        kept
     }
 }
+
+/// An open tenant database and when it was last used (a count of uses across tenants).
+type OpenTenant = (TenantDb, Arc<AtomicU64>);
+
+/// Tenant databases kept open at most.
+const MAX_OPEN: usize = 512;
 
 fn tenant_file(dir: &Path, slug: &TenantSlug) -> PathBuf {
     // Slugs are DNS labels, so they are safe file names.
     dir.join(format!("{}.db", slug.as_str()))
 }
+
+/// A tenant's database files as last seen: the database's last change and size, and the
+/// write-ahead log's size.
+pub type FilesMark = (std::time::SystemTime, u64, u64);

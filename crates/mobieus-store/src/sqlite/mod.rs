@@ -48,7 +48,7 @@ async fn pool(path: &Path, max: u32) -> Result<SqlitePool, StoreError> {
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .min_connections(0)
-        .idle_timeout(Duration::from_secs(60))
+        .idle_timeout(Duration::from_secs(10))
         .connect_with(options(path))
         .await?)
 }
