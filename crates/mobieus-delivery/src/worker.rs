@@ -93,7 +93,7 @@ struct Inner {
     per_endpoint: usize,
     /// Tenants this worker knows to have a hint in the control database (so a tenant
     /// with nothing pending and no hint costs no write).
-    hinted: Mutex<std::collections::HashSet<TenantSlug>>,
+    hinted: Mutex<HashMap<TenantSlug, Timestamp>>,
     /// Tenants whose last claim filled some endpoint's room: each landing drains them
     /// again, so the endpoint's next delivery goes as soon as it has room.
     limited: Mutex<std::collections::HashSet<TenantSlug>>,
@@ -174,7 +174,8 @@ impl Worker {
                                 .lock()
                                 .unwrap_or_else(std::sync::PoisonError::into_inner);
                             for slug in hinted {
-                                known.insert(slug.clone());
+                                // Due now, as far as this worker knows.
+                                known.insert(slug.clone(), Timestamp::from_millis(0));
                                 if !due.contains(&slug) {
                                     due.push(slug);
                                 }
@@ -334,7 +335,7 @@ impl Worker {
     /// flight), for this worker's next poll and for workers elsewhere; no write when there
     /// is nothing pending and no hint to clear.
     async fn note_next_due(&self, db: &TenantDb, checked_at: Timestamp) {
-        let next = match db.next_due().await {
+        let next = match db.next_due(checked_at).await {
             Ok(next) => next,
             Err(e) => {
                 tracing::error!(tenant = %db.slug(), error = %e, "cannot read when work is next due");
@@ -342,24 +343,31 @@ impl Worker {
             }
         };
         let store = &self.inner.store;
-        let hinted = self
+        let known = self
             .inner
             .hinted
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(db.slug());
-        if next.is_none() && !hinted {
-            return;
+            .get(db.slug())
+            .copied();
+        match (next, known) {
+            // Nothing pending and no hint to clear.
+            (None, None) => return,
+            // A hint still to come is as early as needed: an early one costs only a look.
+            (Some(at), Some(hint)) if hint > checked_at && hint <= at => return,
+            _ => {}
         }
         match store.set_due(db.slug(), next, checked_at).await {
             Ok(()) => {
-                if next.is_some() {
-                    self.inner
-                        .hinted
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(db.slug().clone());
-                }
+                let mut hinted = self
+                    .inner
+                    .hinted
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match next {
+                    Some(at) => hinted.insert(db.slug().clone(), at),
+                    None => hinted.remove(db.slug()),
+                };
             }
             Err(e) => {
                 tracing::error!(tenant = %db.slug(), error = %e, "cannot leave a hint of due work")
@@ -646,6 +654,30 @@ impl Worker {
         let inner = &self.inner;
         match delivery::record_all(db, &inner.config.policy, items).await {
             Ok(states) => {
+                // Retries are due later: leave the hint, for this worker's poll and others'.
+                let retry = states
+                    .iter()
+                    .flatten()
+                    .filter_map(|s| match s {
+                        DeliveryState::Retry { at } => Some(*at),
+                        _ => None,
+                    })
+                    .min();
+                if let Some(at) = retry {
+                    match inner.store.hint_due(db.slug(), at).await {
+                        Ok(()) => {
+                            let mut hinted = inner
+                                .hinted
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            let known = hinted.entry(db.slug().clone()).or_insert(at);
+                            *known = (*known).min(at);
+                        }
+                        Err(e) => {
+                            tracing::error!(tenant = %db.slug(), error = %e, "cannot leave a hint of due work")
+                        }
+                    }
+                }
                 for state in states.into_iter().flatten() {
                     let counter = match state {
                         DeliveryState::Succeeded => &inner.counters.succeeded,

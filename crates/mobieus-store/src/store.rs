@@ -97,6 +97,11 @@ impl Store {
         sqlite::due_tenants(&self.control, now).await
     }
 
+    /// Marks `slug` as having work due by `at` (the earlier of this and any hint there).
+    pub async fn hint_due(&self, slug: &TenantSlug, at: Timestamp) -> Result<()> {
+        sqlite::hint_due(&self.control, slug, at).await
+    }
+
     /// Records when `slug` next has work due (`None`: nothing pending), as found by a look
     /// that started at `checked_at`.
     pub async fn set_due(

@@ -43,9 +43,9 @@ impl TenantDb {
         })
     }
 
-    /// When the next pending delivery is due, if any.
-    pub async fn next_due(&self) -> Result<Option<Timestamp>> {
-        sqlite::next_due(&self.pool).await
+    /// When the next pending delivery not in flight is due, if any.
+    pub async fn next_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
+        sqlite::next_due(&self.pool, now).await
     }
 
     pub fn slug(&self) -> &TenantSlug {

@@ -409,12 +409,22 @@ pub(crate) async fn events_to_recover<'e>(
     .await?)
 }
 
-/// When the next pending delivery is due (leased ones included: a lease that runs out
-/// makes its delivery due again).
-pub(crate) async fn next_due<'e>(e: impl SqliteExecutor<'e>) -> Result<Option<Timestamp>> {
+/// When the tenant next has work due: the earliest pending delivery not in flight, or
+/// the earliest lease to run out (a worker that dies leaves its leases to run out).
+pub(crate) async fn next_due<'e>(
+    e: impl SqliteExecutor<'e>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>> {
     let at: Option<i64> = sqlx::query_scalar(
-        "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
+        "SELECT min(at) FROM (
+             SELECT (SELECT next_attempt_at FROM webhook_deliveries
+                     WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= ?1)
+                     ORDER BY next_attempt_at LIMIT 1) AS at
+             UNION ALL
+             SELECT min(lease_until) FROM webhook_deliveries
+             WHERE status = 'pending' AND lease_until IS NOT NULL)",
     )
+    .bind(now.millis())
     .fetch_one(e)
     .await?;
     Ok(at.map(Timestamp::from_millis))
