@@ -86,6 +86,17 @@ impl Cli {
         }
     }
 
+    /// The binary at `bin` over a data dir inside a fresh temporary dir, which the caller
+    /// keeps alive as long as it needs the data.
+    pub fn in_temp_dir(bin: impl Into<PathBuf>) -> (tempfile::TempDir, Self) {
+        let dir = tempfile::Builder::new()
+            .prefix("mobieus-cli-test-")
+            .tempdir()
+            .expect("temp dir");
+        let data = dir.path().join("data");
+        (dir, Self::new(bin, data))
+    }
+
     /// The data dir every run uses.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

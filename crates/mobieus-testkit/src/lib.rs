@@ -367,6 +367,84 @@ pub fn encode(s: &str) -> String {
     out
 }
 
+/// The webhook API, as the delivery tests drive it.
+impl TestApp {
+    /// Registers an endpoint on the tenant at `host`; returns its id and secret.
+    pub async fn register_webhook(
+        &self,
+        host: &str,
+        key: &str,
+        url: &str,
+        events: &[&str],
+    ) -> (String, String) {
+        let body = serde_json::json!({ "url": url, "events": events }).to_string();
+        let created = self.post(host, "/api/v1/webhooks", Some(key), &body).await;
+        created.assert_status(201);
+        let data = created.data();
+        (
+            data["id"].as_str().expect("an endpoint id").to_owned(),
+            data["secret"].as_str().expect("a secret").to_owned(),
+        )
+    }
+
+    /// An endpoint's deliveries (the first page).
+    pub async fn deliveries(
+        &self,
+        host: &str,
+        key: &str,
+        endpoint: &str,
+    ) -> Vec<serde_json::Value> {
+        let list = self
+            .get(
+                host,
+                &format!("/api/v1/webhooks/{endpoint}/deliveries"),
+                Some(key),
+            )
+            .await;
+        list.assert_status(200);
+        list.items().to_vec()
+    }
+
+    /// One delivery with its attempts.
+    pub async fn delivery(
+        &self,
+        host: &str,
+        key: &str,
+        endpoint: &str,
+        id: &str,
+    ) -> serde_json::Value {
+        let one = self
+            .get(
+                host,
+                &format!("/api/v1/webhooks/{endpoint}/deliveries/{id}"),
+                Some(key),
+            )
+            .await;
+        one.assert_status(200);
+        one.data().clone()
+    }
+
+    /// Waits (up to 10 s) until a delivery's status is `status`; returns it.
+    pub async fn wait_delivery_status(
+        &self,
+        host: &str,
+        key: &str,
+        endpoint: &str,
+        id: &str,
+        status: &str,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let d = self.delivery(host, key, endpoint, id).await;
+            if d["status"] == status {
+                return d;
+            }
+            assert!(std::time::Instant::now() < deadline, "delivery stays {d}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();

@@ -36,6 +36,32 @@ impl Received {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("the body is JSON")
     }
+
+    /// Asserts that both signatures verify with `secret` over the exact bytes received,
+    /// as a receiver would check them (5 minutes of tolerance).
+    pub fn assert_signed_with(&self, secret: &str) {
+        use mobieus_domain::webhook::{WebhookSecret, verify, verify_standard};
+        let secret = WebhookSecret::parse(secret).expect("a webhook secret");
+        let now = mobieus_domain::time::Timestamp::now().millis() / 1000;
+        verify(
+            self.header("mobieus-signature"),
+            &self.body,
+            &secret,
+            now,
+            300,
+        )
+        .expect("Mobieus-Signature verifies");
+        verify_standard(
+            self.header("webhook-id"),
+            self.header("webhook-timestamp"),
+            self.header("webhook-signature"),
+            &self.body,
+            &secret,
+            now,
+            300,
+        )
+        .expect("webhook-signature verifies");
+    }
 }
 
 /// How the receiver answers one request.

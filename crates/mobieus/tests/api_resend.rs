@@ -15,8 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{WebhookSecret, verify, verify_standard};
-use mobieus_testkit::receiver::{Answer, Received, Receiver};
+use mobieus_testkit::receiver::{Answer, Receiver};
 use mobieus_testkit::{TestApp, TestOptions, TestResponse, fixtures};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -33,18 +32,6 @@ async fn start(receiver: &Receiver, schedule: &str) -> (TestApp, String) {
     let app = TestApp::start_with(TestOptions::delivering(schedule, Some(&ca))).await;
     let key = app.key("alpha", SCOPES, 6000).await;
     (app, key)
-}
-
-/// Registers an endpoint; returns (id, secret).
-async fn register(app: &TestApp, key: &str, url: &str, events: &[&str]) -> (String, String) {
-    let body = json!({ "url": url, "events": events }).to_string();
-    let created = app.post(HOST, "/api/v1/webhooks", Some(key), &body).await;
-    created.assert_status(201);
-    let data = created.data();
-    (
-        data["id"].as_str().unwrap().to_owned(),
-        data["secret"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// `POST path` with a JSON body and, when given, an `Idempotency-Key`.
@@ -82,75 +69,11 @@ async fn endpoints(app: &TestApp, key: &str) -> Vec<Value> {
     list.items().to_vec()
 }
 
-fn now_secs() -> i64 {
-    Timestamp::now().millis() / 1000
-}
-
-/// Both signatures of a request verify with `secret` over the exact bytes received.
-fn assert_signed_with(r: &Received, secret: &str) {
-    let secret = WebhookSecret::parse(secret).unwrap();
-    verify(
-        r.header("mobieus-signature"),
-        &r.body,
-        &secret,
-        now_secs(),
-        300,
-    )
-    .expect("Mobieus-Signature verifies");
-    verify_standard(
-        r.header("webhook-id"),
-        r.header("webhook-timestamp"),
-        r.header("webhook-signature"),
-        &r.body,
-        &secret,
-        now_secs(),
-        300,
-    )
-    .expect("webhook-signature verifies");
-}
-
-async fn delivery_log(app: &TestApp, key: &str, endpoint: &str) -> Vec<Value> {
-    let list = app
-        .get(
-            HOST,
-            &format!("/api/v1/webhooks/{endpoint}/deliveries"),
-            Some(key),
-        )
-        .await;
-    list.assert_status(200);
-    list.items().to_vec()
-}
-
-async fn delivery(app: &TestApp, key: &str, endpoint: &str, id: &str) -> Value {
-    let one = app
-        .get(
-            HOST,
-            &format!("/api/v1/webhooks/{endpoint}/deliveries/{id}"),
-            Some(key),
-        )
-        .await;
-    one.assert_status(200);
-    one.data().clone()
-}
-
-/// Waits until the delivery's status is `status`.
-async fn wait_status(app: &TestApp, key: &str, endpoint: &str, id: &str, status: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let d = delivery(app, key, endpoint, id).await;
-        if d["status"] == status {
-            return d;
-        }
-        assert!(Instant::now() < deadline, "delivery stays {d}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until the endpoint's log holds exactly `n` deliveries, all `status`.
 async fn wait_log(app: &TestApp, key: &str, endpoint: &str, n: usize, status: &str) -> Vec<Value> {
     let deadline = Instant::now() + WAIT;
     loop {
-        let log = delivery_log(app, key, endpoint).await;
+        let log = app.deliveries(HOST, key, endpoint).await;
         if log.len() == n && log.iter().all(|d| d["status"] == status) {
             return log;
         }
@@ -216,8 +139,12 @@ async fn a_test_event_reaches_the_tested_endpoint_only_signed_and_stays_out_of_t
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (tested, secret) = register(&app, &key, &receiver.url("/tested"), &["*"]).await;
-    let (other, _) = register(&app, &key, &receiver.url("/other"), &["*"]).await;
+    let (tested, secret) = app
+        .register_webhook(HOST, &key, &receiver.url("/tested"), &["*"])
+        .await;
+    let (other, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/other"), &["*"])
+        .await;
 
     let resp = post_with(&app, &key, &test_path(&tested), "", None).await;
     let queued = assert_queued(&resp, &tested);
@@ -230,7 +157,7 @@ async fn a_test_event_reaches_the_tested_endpoint_only_signed_and_stays_out_of_t
     receiver.assert_stays_at(1, QUIET).await;
     let r = &got[0];
     assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/tested"));
-    assert_signed_with(r, &secret);
+    r.assert_signed_with(&secret);
     let event = r.json();
     assert_eq!(event["type"], "webhook.test");
     assert_eq!(event["id"], event_id.as_str());
@@ -241,9 +168,10 @@ async fn a_test_event_reaches_the_tested_endpoint_only_signed_and_stays_out_of_t
     assert_eq!(r.header("mobieus-delivery-id"), delivery_id);
     assert_eq!(r.header("mobieus-attempt"), "1");
 
-    wait_status(&app, &key, &tested, &delivery_id, "succeeded").await;
+    app.wait_delivery_status(HOST, &key, &tested, &delivery_id, "succeeded")
+        .await;
     assert!(
-        delivery_log(&app, &key, &other).await.is_empty(),
+        app.deliveries(HOST, &key, &other).await.is_empty(),
         "the other endpoint, subscribed to everything, gets no test delivery"
     );
 
@@ -275,7 +203,9 @@ async fn test_replay_and_recover_refuse_a_disabled_or_unknown_endpoint_and_a_rea
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     fixtures::join(&db, "ann").await;
     receiver.wait_for(1, WAIT).await;
     let d1 = wait_log(&app, &key, &ep, 1, "succeeded").await[0]["id"]
@@ -307,10 +237,12 @@ async fn test_replay_and_recover_refuse_a_disabled_or_unknown_endpoint_and_a_rea
             .await
             .assert_problem(409, "conflict");
     }
-    assert_eq!(delivery_log(&app, &key, &ep).await.len(), 1);
+    assert_eq!(app.deliveries(HOST, &key, &ep).await.len(), 1);
 
     // Unknown endpoints: one deleted, one malformed.
-    let (gone, _) = register(&app, &key, &receiver.url("/gone"), &["*"]).await;
+    let (gone, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/gone"), &["*"])
+        .await;
     app.request(
         Method::DELETE,
         HOST,
@@ -339,13 +271,17 @@ async fn a_replay_sends_the_same_event_again_as_a_new_delivery_and_keeps_the_ori
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, secret) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
-    let (other, _) = register(&app, &key, &receiver.url("/other"), &["post.created"]).await;
+    let (ep, secret) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
+    let (other, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/other"), &["post.created"])
+        .await;
     fixtures::join(&db, "ann").await;
     let first = receiver.wait_for(1, WAIT).await.remove(0);
     let log = wait_log(&app, &key, &ep, 1, "succeeded").await;
     let original_id = str_of(&log[0], "id").to_owned();
-    let original = delivery(&app, &key, &ep, &original_id).await;
+    let original = app.delivery(HOST, &key, &ep, &original_id).await;
 
     let resp = post_with(&app, &key, &replay_path(&ep, &original_id), "", None).await;
     let new = assert_queued(&resp, &ep);
@@ -366,15 +302,17 @@ async fn a_replay_sends_the_same_event_again_as_a_new_delivery_and_keeps_the_ori
         first.header("mobieus-delivery-id")
     );
     assert_eq!(again.header("mobieus-attempt"), "1");
-    assert_signed_with(&again, &secret);
+    again.assert_signed_with(&secret);
 
-    wait_status(&app, &key, &ep, &new_id, "succeeded").await;
+    app.wait_delivery_status(HOST, &key, &ep, &new_id, "succeeded")
+        .await;
     assert_eq!(
-        delivery(&app, &key, &ep, &original_id).await,
+        app.delivery(HOST, &key, &ep, &original_id).await,
         original,
         "the original delivery stays as it was"
     );
-    let ids: BTreeSet<String> = delivery_log(&app, &key, &ep)
+    let ids: BTreeSet<String> = app
+        .deliveries(HOST, &key, &ep)
         .await
         .iter()
         .map(|d| str_of(d, "id").to_owned())
@@ -399,7 +337,9 @@ async fn recover_sends_each_failed_event_again_once_and_is_audited() {
     receiver.answer_by_default(Answer::status(500));
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, secret) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, secret) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     let before = Timestamp::now();
     for name in ["u1", "u2", "u3"] {
         fixtures::join(&db, name).await;
@@ -462,12 +402,12 @@ async fn recover_sends_each_failed_event_again_once_and_is_audited() {
             r.header("mobieus-delivery-id"),
             was.header("mobieus-delivery-id")
         );
-        assert_signed_with(r, &secret);
+        r.assert_signed_with(&secret);
     }
     // The failed deliveries stay failed; the three new ones succeed.
     let deadline = Instant::now() + WAIT;
     loop {
-        let log = delivery_log(&app, &key, &ep).await;
+        let log = app.deliveries(HOST, &key, &ep).await;
         assert_eq!(log.len(), 6, "{log:?}");
         let (old, new): (Vec<&Value>, Vec<&Value>) = log
             .iter()
@@ -513,7 +453,9 @@ async fn recover_sends_again_a_delivery_cancelled_while_the_endpoint_was_disable
     receiver.answer_by_default(Answer::status(500));
     let (app, key) = start(&receiver, "0s,2s").await;
     let db = app.tenant("alpha").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     let before = Timestamp::now();
     fixtures::join(&db, "ann").await;
     let first = receiver.wait_for(1, WAIT).await.remove(0);
@@ -544,7 +486,9 @@ async fn recover_sends_again_a_delivery_cancelled_while_the_endpoint_was_disable
 async fn recover_refuses_a_malformed_window() {
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     let now = Timestamp::now();
     let (t0, t1) = (now.plus_millis(-60_000), now.plus_millis(-30_000));
     let bad = [
@@ -731,7 +675,9 @@ async fn a_repeated_rotation_with_an_idempotency_key_rotates_once() {
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, old) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, old) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     let path = format!("/api/v1/webhooks/{ep}/rotate-secret");
     let body = r#"{"grace_seconds":0}"#;
     let first = post_with(&app, &key, &path, body, Some("rotate-1")).await;
@@ -746,7 +692,7 @@ async fn a_repeated_rotation_with_an_idempotency_key_rotates_once() {
     // Had the repeat rotated again, the secret in force would be one nobody was shown.
     fixtures::join(&db, "ann").await;
     let r = receiver.wait_for(1, WAIT).await.remove(0);
-    assert_signed_with(&r, &new);
+    r.assert_signed_with(&new);
     assert_eq!(r.header("webhook-signature").split(' ').count(), 1);
 
     let b64 = new.trim_start_matches("whsec_");
@@ -760,7 +706,9 @@ async fn repeated_recover_test_and_replay_with_an_idempotency_key_act_once() {
     receiver.answer_by_default(Answer::status(500));
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     let before = Timestamp::now();
     fixtures::join(&db, "ann").await;
     receiver.wait_for(1, WAIT).await;
@@ -778,7 +726,7 @@ async fn repeated_recover_test_and_replay_with_an_idempotency_key_act_once() {
     assert_same_answer(&repeat, &first);
     receiver.wait_for(2, WAIT).await;
     receiver.assert_stays_at(2, QUIET).await;
-    assert_eq!(delivery_log(&app, &key, &ep).await.len(), 2);
+    assert_eq!(app.deliveries(HOST, &key, &ep).await.len(), 2);
     let fresh = post_with(&app, &key, &recover_path(&ep), &window, None).await;
     assert_eq!(fresh.data()["queued"], 0, "{}", fresh.text);
 
@@ -808,7 +756,7 @@ async fn repeated_recover_test_and_replay_with_an_idempotency_key_act_once() {
     receiver.assert_stays_at(4, QUIET).await;
     assert_eq!(got[3].header("mobieus-delivery-id"), str_of(&new, "id"));
     assert_eq!(got[3].header("webhook-id"), got[0].header("webhook-id"));
-    assert_eq!(delivery_log(&app, &key, &ep).await.len(), 4);
+    assert_eq!(app.deliveries(HOST, &key, &ep).await.len(), 4);
 
     // A key used on one path is refused on another.
     post_with(&app, &key, &path, "", Some("test"))
@@ -826,7 +774,9 @@ async fn concurrent_repeats_act_once() {
     receiver.answer_by_default(Answer::status(500));
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     let before = Timestamp::now();
     for name in ["u1", "u2", "u3"] {
         fixtures::join(&db, name).await;
@@ -885,7 +835,9 @@ async fn concurrent_repeats_act_once() {
 async fn a_refused_request_is_not_kept_under_its_idempotency_key() {
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     set_active(&app, &key, &ep, false).await;
     post_with(&app, &key, &test_path(&ep), "", Some("k"))
         .await

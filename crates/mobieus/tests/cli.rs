@@ -15,13 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::path::Path;
 
 fn cli() -> (tempfile::TempDir, Cli) {
-    let dir = tempfile::Builder::new()
-        .prefix("mobieus-cli-test-")
-        .tempdir()
-        .expect("temp dir");
-    let data = dir.path().join("data");
-    let cli = Cli::new(env!("CARGO_BIN_EXE_mobieus"), data);
-    (dir, cli)
+    Cli::in_temp_dir(env!("CARGO_BIN_EXE_mobieus"))
 }
 
 /// The types of a tenant's events, oldest first, read straight from its SQLite file.

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{WebhookSecret, verify, verify_standard};
-use mobieus_testkit::receiver::{Answer, Received, Receiver};
+use mobieus_domain::webhook::{WebhookSecret, verify};
+use mobieus_testkit::receiver::{Answer, Receiver};
 use mobieus_testkit::{TestApp, TestOptions, fixtures};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -23,90 +23,19 @@ async fn start(receiver: &Receiver, schedule: &str) -> (TestApp, String) {
     (app, key)
 }
 
-/// Registers an endpoint; returns (id, secret).
-async fn register(app: &TestApp, key: &str, url: &str, events: &[&str]) -> (String, String) {
-    let body = json!({ "url": url, "events": events }).to_string();
-    let created = app.post(HOST, "/api/v1/webhooks", Some(key), &body).await;
-    created.assert_status(201);
-    let data = created.data();
-    (
-        data["id"].as_str().unwrap().to_owned(),
-        data["secret"].as_str().unwrap().to_owned(),
-    )
-}
-
-fn now_secs() -> i64 {
-    Timestamp::now().millis() / 1000
-}
-
-/// Both signatures of a request verify with `secret` over the exact bytes received.
-fn assert_signed_with(r: &Received, secret: &str) {
-    let secret = WebhookSecret::parse(secret).unwrap();
-    verify(
-        r.header("mobieus-signature"),
-        &r.body,
-        &secret,
-        now_secs(),
-        300,
-    )
-    .expect("Mobieus-Signature verifies");
-    verify_standard(
-        r.header("webhook-id"),
-        r.header("webhook-timestamp"),
-        r.header("webhook-signature"),
-        &r.body,
-        &secret,
-        now_secs(),
-        300,
-    )
-    .expect("webhook-signature verifies");
-}
-
-async fn delivery_log(app: &TestApp, key: &str, endpoint: &str) -> Vec<Value> {
-    let list = app
-        .get(
-            HOST,
-            &format!("/api/v1/webhooks/{endpoint}/deliveries"),
-            Some(key),
-        )
-        .await;
-    list.assert_status(200);
-    list.items().to_vec()
-}
-
-async fn delivery(app: &TestApp, key: &str, endpoint: &str, id: &str) -> Value {
-    let one = app
-        .get(
-            HOST,
-            &format!("/api/v1/webhooks/{endpoint}/deliveries/{id}"),
-            Some(key),
-        )
-        .await;
-    one.assert_status(200);
-    one.data().clone()
-}
-
-/// Waits until the delivery's status is `status`.
-async fn wait_status(app: &TestApp, key: &str, endpoint: &str, id: &str, status: &str) -> Value {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let d = delivery(app, key, endpoint, id).await;
-        if d["status"] == status {
-            return d;
-        }
-        assert!(std::time::Instant::now() < deadline, "delivery stays {d}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn an_event_reaches_a_subscribed_endpoint_signed_and_no_other() {
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s,1m").await;
     let db = app.tenant("alpha").await;
-    let (joins, secret) = register(&app, &key, &receiver.url("/joins"), &["user.joined"]).await;
-    register(&app, &key, &receiver.url("/posts"), &["post.created"]).await;
-    let (off, _) = register(&app, &key, &receiver.url("/off"), &["*"]).await;
+    let (joins, secret) = app
+        .register_webhook(HOST, &key, &receiver.url("/joins"), &["user.joined"])
+        .await;
+    app.register_webhook(HOST, &key, &receiver.url("/posts"), &["post.created"])
+        .await;
+    let (off, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/off"), &["*"])
+        .await;
     app.send(
         reqwest::Method::PATCH,
         HOST,
@@ -128,7 +57,7 @@ async fn an_event_reaches_a_subscribed_endpoint_signed_and_no_other() {
 
     let r = &got[0];
     assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/joins"));
-    assert_signed_with(r, &secret);
+    r.assert_signed_with(&secret);
     let event = r.json();
     assert_eq!(event["type"], "user.joined");
     assert_eq!(event["data"]["user"]["username"], "ann");
@@ -152,10 +81,12 @@ async fn an_event_reaches_a_subscribed_endpoint_signed_and_no_other() {
     assert_eq!(feed.data(), &event);
 
     // The attempt log shows the request as sent.
-    let log = delivery_log(&app, &key, &joins).await;
+    let log = app.deliveries(HOST, &key, &joins).await;
     assert_eq!(log.len(), 1);
     let id = log[0]["id"].as_str().unwrap();
-    let d = wait_status(&app, &key, &joins, id, "succeeded").await;
+    let d = app
+        .wait_delivery_status(HOST, &key, &joins, id, "succeeded")
+        .await;
     let attempt = &d["attempts_made"][0];
     assert_eq!(attempt["response_status"], 200);
     assert_eq!(
@@ -178,7 +109,9 @@ async fn a_receiver_that_fails_n_times_gets_n_plus_one_attempts_with_one_webhook
     ]);
     let (app, key) = start(&receiver, "0s,300ms,300ms,300ms,300ms").await;
     let db = app.tenant("alpha").await;
-    let (ep, secret) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, secret) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
 
     fixtures::join(&db, "ann").await;
     let got = receiver.wait_for(4, WAIT).await;
@@ -195,7 +128,7 @@ async fn a_receiver_that_fails_n_times_gets_n_plus_one_attempts_with_one_webhook
         );
         assert_eq!(r.header("mobieus-attempt"), (i + 1).to_string());
         assert_eq!(r.body, got[0].body, "the same bytes every attempt");
-        assert_signed_with(r, &secret);
+        r.assert_signed_with(&secret);
     }
     let gaps: Vec<Duration> = got.windows(2).map(|w| w[1].at - w[0].at).collect();
     assert!(gaps[0] >= Duration::from_millis(280), "{gaps:?}");
@@ -205,8 +138,10 @@ async fn a_receiver_that_fails_n_times_gets_n_plus_one_attempts_with_one_webhook
     );
     assert!(gaps[2] >= Duration::from_millis(280), "{gaps:?}");
 
-    let log = delivery_log(&app, &key, &ep).await;
-    let d = wait_status(&app, &key, &ep, log[0]["id"].as_str().unwrap(), "succeeded").await;
+    let log = app.deliveries(HOST, &key, &ep).await;
+    let d = app
+        .wait_delivery_status(HOST, &key, &ep, log[0]["id"].as_str().unwrap(), "succeeded")
+        .await;
     let statuses: Vec<&Value> = d["attempts_made"]
         .as_array()
         .unwrap()
@@ -226,11 +161,15 @@ async fn the_last_failed_attempt_fails_the_delivery() {
     receiver.answer_by_default(Answer::status(500));
     let (app, key) = start(&receiver, "0s,100ms").await;
     let db = app.tenant("alpha").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     fixtures::join(&db, "ann").await;
     receiver.wait_for(2, WAIT).await;
-    let log = delivery_log(&app, &key, &ep).await;
-    let d = wait_status(&app, &key, &ep, log[0]["id"].as_str().unwrap(), "failed").await;
+    let log = app.deliveries(HOST, &key, &ep).await;
+    let d = app
+        .wait_delivery_status(HOST, &key, &ep, log[0]["id"].as_str().unwrap(), "failed")
+        .await;
     assert_eq!(d["attempts"], 2);
     assert!(d["next_attempt_at"].is_null());
     receiver
@@ -252,7 +191,9 @@ async fn twenty_consecutive_failures_disable_an_endpoint_and_410_disables_at_onc
     receiver.answer_by_default(Answer::status(500));
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, _) = register(&app, &key, &receiver.url("/failing"), &["user.joined"]).await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/failing"), &["user.joined"])
+        .await;
     for i in 0..20 {
         fixtures::join(&db, &format!("user{i}")).await;
     }
@@ -286,7 +227,9 @@ async fn twenty_consecutive_failures_disable_an_endpoint_and_410_disables_at_onc
 
     // 410 Gone: disabled after one attempt.
     receiver.answer_by_default(Answer::status(410));
-    let (gone, _) = register(&app, &key, &receiver.url("/gone"), &["user.joined"]).await;
+    let (gone, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/gone"), &["user.joined"])
+        .await;
     fixtures::join(&db, "once").await;
     receiver.wait_for(21, WAIT).await;
     let deadline = std::time::Instant::now() + WAIT;
@@ -342,7 +285,9 @@ async fn after_rotation_both_secrets_verify_during_grace_then_only_the_new_one()
     let receiver = Receiver::https().await;
     let (app, key) = start(&receiver, "0s").await;
     let db = app.tenant("alpha").await;
-    let (ep, old) = register(&app, &key, &receiver.url("/in"), &["*"]).await;
+    let (ep, old) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
     let rotated = app
         .post(
             HOST,
@@ -360,8 +305,8 @@ async fn after_rotation_both_secrets_verify_during_grace_then_only_the_new_one()
     let sig = r.header("mobieus-signature");
     assert!(sig.contains(",v1=") && sig.contains(",v1_prev="), "{sig}");
     assert_eq!(r.header("webhook-signature").split(' ').count(), 2);
-    assert_signed_with(&r, &new);
-    assert_signed_with(&r, &old);
+    r.assert_signed_with(&new);
+    r.assert_signed_with(&old);
     assert!(secret_columns(&app, &ep).await.1.is_some());
 
     // After the grace window: one signature, the new secret's; the old one is purged.
@@ -370,14 +315,14 @@ async fn after_rotation_both_secrets_verify_during_grace_then_only_the_new_one()
     let r = receiver.wait_for(2, WAIT).await.remove(1);
     assert!(!r.header("mobieus-signature").contains("v1_prev"));
     assert_eq!(r.header("webhook-signature").split(' ').count(), 1);
-    assert_signed_with(&r, &new);
+    r.assert_signed_with(&new);
     let old_secret = WebhookSecret::parse(&old).unwrap();
     assert!(
         verify(
             r.header("mobieus-signature"),
             &r.body,
             &old_secret,
-            now_secs(),
+            Timestamp::now().millis() / 1000,
             300
         )
         .is_err()

@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
-use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{WebhookSecret, verify};
 use mobieus_testkit::cli::{Background, Cli, ServeProcess};
 use mobieus_testkit::receiver::{Answer, Receiver};
 use mobieus_testkit::{client, files_containing};
@@ -16,13 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn cli() -> (tempfile::TempDir, Cli) {
-    let dir = tempfile::Builder::new()
-        .prefix("mobieus-worker-test-")
-        .tempdir()
-        .expect("temp dir");
-    let data = dir.path().join("data");
-    let cli = Cli::new(env!("CARGO_BIN_EXE_mobieus"), data);
-    (dir, cli)
+    Cli::in_temp_dir(env!("CARGO_BIN_EXE_mobieus"))
 }
 
 /// The environment a worker needs to reach the loopback HTTPS receiver.
@@ -194,11 +186,9 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_a_second_one_delivers_it_al
         .into_iter()
         .collect();
     assert_eq!(ids, events, "every event arrived, under its own webhook-id");
-    let secret = WebhookSecret::parse(&secret).unwrap();
-    let now = Timestamp::now().millis() / 1000;
     for r in receiver.received() {
         assert_eq!(r.json()["id"], r.header("webhook-id"));
-        verify(r.header("mobieus-signature"), &r.body, &secret, now, 300).unwrap();
+        r.assert_signed_with(&secret);
     }
     assert!(
         logs.stderr.contains("delivery worker started"),
