@@ -8,9 +8,9 @@ pub enum StoreError {
     #[error("{what} already exists")]
     Conflict { what: &'static str },
     #[error("database error")]
-    Database(#[source] sqlx::Error),
-    #[error("database migration failed")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Database(#[source] rusqlite::Error),
+    #[error("cannot open the database: {0}")]
+    Migrate(String),
     #[error("cannot use the data directory {path}")]
     DataDir {
         path: String,
@@ -25,8 +25,8 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
         crate::sqlite::map_error(e)
     }
 }

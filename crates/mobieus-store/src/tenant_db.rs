@@ -45,7 +45,7 @@ impl TenantDb {
 
     /// When the next pending delivery not in flight is due, if any.
     pub async fn next_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
-        sqlite::next_due(&self.pool, now).await
+        self.pool.read(|c| sqlite::next_due(c, now))
     }
 
     pub fn slug(&self) -> &TenantSlug {
@@ -70,19 +70,20 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<StoredEvent>> {
-        sqlite::events_page(&self.pool, filter, after, limit).await
+        self.pool
+            .read(|c| sqlite::events_page(c, filter, after, limit))
     }
 
     pub async fn event_by_id(&self, id: &str) -> Result<Option<StoredEvent>> {
-        sqlite::event_by_id(&self.pool, id).await
+        self.pool.read(|c| sqlite::event_by_id(c, id))
     }
 
     pub async fn users_page(&self, after: i64, limit: u32) -> Result<Page<User>> {
-        sqlite::users_page(&self.pool, after, limit).await
+        self.pool.read(|c| sqlite::users_page(c, after, limit))
     }
 
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
-        sqlite::user_by_id(&self.pool, id).await
+        self.pool.read(|c| sqlite::user_by_id(c, id))
     }
 
     pub async fn posts_page(
@@ -91,27 +92,28 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<Post>> {
-        sqlite::posts_page(&self.pool, filter, after, limit).await
+        self.pool
+            .read(|c| sqlite::posts_page(c, filter, after, limit))
     }
 
     pub async fn post_by_id(&self, id: PostId) -> Result<Option<Post>> {
-        sqlite::post_by_id(&self.pool, id).await
+        self.pool.read(|c| sqlite::post_by_id(c, id))
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        sqlite::api_keys(&self.pool).await
+        self.pool.read(sqlite::api_keys)
     }
 
     pub async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>> {
-        sqlite::api_key_by_hash(&self.pool, hash).await
+        self.pool.read(|c| sqlite::api_key_by_hash(c, hash))
     }
 
     pub async fn endpoints_page(&self, after: i64, limit: u32) -> Result<Page<EndpointRecord>> {
-        sqlite::endpoints_page(&self.pool, after, limit).await
+        self.pool.read(|c| sqlite::endpoints_page(c, after, limit))
     }
 
     pub async fn endpoint_by_id(&self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
-        sqlite::endpoint_by_id(&self.pool, id).await
+        self.pool.read(|c| sqlite::endpoint_by_id(c, id))
     }
 
     /// The deliveries written for an event: (delivery, endpoint, status).
@@ -119,7 +121,7 @@ impl TenantDb {
         &self,
         event_id: &str,
     ) -> Result<Vec<(DeliveryId, EndpointId, String)>> {
-        sqlite::deliveries_of_event(&self.pool, event_id).await
+        self.pool.read(|c| sqlite::deliveries_of_event(c, event_id))
     }
 
     /// Leases up to `batch` due deliveries until `lease_until`, oldest first, no endpoint
@@ -144,12 +146,12 @@ impl TenantDb {
     /// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile);
     /// `false` when the claim no longer held.
     pub async fn cancel_delivery(&self, claimed: &ClaimedDelivery, now: Timestamp) -> Result<bool> {
-        sqlite::cancel_delivery(&self.pool, claimed, now).await
+        self.pool.read(|c| sqlite::cancel_delivery(c, claimed, now))
     }
 
     /// The type of an event and its stored JSON: the exact body its deliveries send.
     pub async fn event_json(&self, event_id: &str) -> Result<Option<(String, String)>> {
-        sqlite::event_json(&self.pool, event_id).await
+        self.pool.read(|c| sqlite::event_json(c, event_id))
     }
 
     /// The type and stored JSON of each of these events, by id (one query for a batch).
@@ -157,7 +159,7 @@ impl TenantDb {
         &self,
         ids: &[&str],
     ) -> Result<std::collections::HashMap<String, (String, String)>> {
-        sqlite::event_jsons(&self.pool, ids).await
+        self.pool.read(|c| sqlite::event_jsons(c, ids))
     }
 
     /// An endpoint's deliveries, oldest first, optionally of one status.
@@ -168,7 +170,8 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
-        sqlite::deliveries_page(&self.pool, endpoint, status, after, limit).await
+        self.pool
+            .read(|c| sqlite::deliveries_page(c, endpoint, status, after, limit))
     }
 
     /// One delivery of an endpoint.
@@ -177,12 +180,12 @@ impl TenantDb {
         endpoint: &EndpointId,
         id: &DeliveryId,
     ) -> Result<Option<mobieus_domain::webhook::Delivery>> {
-        sqlite::delivery_by_id(&self.pool, endpoint, id).await
+        self.pool.read(|c| sqlite::delivery_by_id(c, endpoint, id))
     }
 
     /// A delivery's attempts, in order.
     pub async fn attempts(&self, id: &DeliveryId) -> Result<Vec<mobieus_domain::webhook::Attempt>> {
-        sqlite::attempts(&self.pool, id).await
+        self.pool.read(|c| sqlite::attempts(c, id))
     }
 
     /// Claims an idempotency key for a request with this fingerprint (see
@@ -197,19 +200,19 @@ impl TenantDb {
         const DAY_MS: i64 = 24 * 3600 * 1000;
         // A first request that has not finished in a minute died with its process.
         const STALE_MS: i64 = 60 * 1000;
-        let mut tx = sqlite::begin_write(&self.pool).await?;
-        let claim = sqlite::idempotency::claim(
-            &mut tx,
-            key_id,
-            key,
-            fingerprint,
-            now,
-            now.plus_millis(-DAY_MS),
-            now.plus_millis(-STALE_MS),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(claim)
+        self.pool
+            .write(|c| {
+                sqlite::idempotency::claim(
+                    c,
+                    key_id,
+                    key,
+                    fingerprint,
+                    now,
+                    now.plus_millis(-DAY_MS),
+                    now.plus_millis(-STALE_MS),
+                )
+            })
+            .await
     }
 
     /// Keeps the first answer given for an idempotency key.
@@ -220,9 +223,9 @@ impl TenantDb {
         token: i64,
         answer: &StoredAnswer,
     ) -> Result<()> {
-        let mut tx = sqlite::begin_write(&self.pool).await?;
-        sqlite::idempotency::complete(&mut tx, key_id, key, token, answer).await?;
-        Ok(tx.commit().await?)
+        self.pool
+            .write(|c| sqlite::idempotency::complete(c, key_id, key, token, answer))
+            .await
     }
 
     /// Forgets an idempotency key whose request did not succeed.
@@ -232,14 +235,14 @@ impl TenantDb {
         key: &str,
         token: i64,
     ) -> Result<()> {
-        let mut tx = sqlite::begin_write(&self.pool).await?;
-        sqlite::idempotency::release(&mut tx, key_id, key, token).await?;
-        Ok(tx.commit().await?)
+        self.pool
+            .write(|c| sqlite::idempotency::release(c, key_id, key, token))
+            .await
     }
 
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        sqlite::audit_log(&self.pool).await
+        self.pool.read(sqlite::audit_log)
     }
 
     /// Records that a key was used at `at`, unless that was already recorded after `stale_before`.
@@ -249,7 +252,9 @@ impl TenantDb {
         at: Timestamp,
         stale_before: Timestamp,
     ) -> Result<()> {
-        sqlite::touch_api_key(&self.pool, id, at, stale_before).await
+        self.pool
+            .write(|c| sqlite::touch_api_key(c, id, at, stale_before))
+            .await
     }
 }
 
@@ -272,7 +277,7 @@ impl TenantTx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
+        self.tx.commit()?;
         if self.endpoints_changed {
             self.signal.endpoints_changed();
         }
@@ -289,11 +294,11 @@ impl TenantTx {
     }
 
     pub async fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        sqlite::user_by_username(&mut *self.tx, username).await
+        sqlite::user_by_username(self.tx.conn(), username)
     }
 
     pub async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
-        sqlite::user_by_id(&mut *self.tx, id).await
+        sqlite::user_by_id(self.tx.conn(), id)
     }
 
     pub async fn insert_user(
@@ -302,19 +307,19 @@ impl TenantTx {
         email: Option<&str>,
         at: Timestamp,
     ) -> Result<UserId> {
-        sqlite::insert_user(&mut *self.tx, username, email, at).await
+        sqlite::insert_user(self.tx.conn(), username, email, at)
     }
 
     pub async fn set_user_left(&mut self, id: UserId, at: Timestamp) -> Result<()> {
-        sqlite::set_user_left(&mut *self.tx, id, at).await
+        sqlite::set_user_left(self.tx.conn(), id, at)
     }
 
     pub async fn set_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
-        sqlite::set_user_role(&mut *self.tx, id, role).await
+        sqlite::set_user_role(self.tx.conn(), id, role)
     }
 
     pub async fn set_user_banned(&mut self, id: UserId, banned: bool) -> Result<()> {
-        sqlite::set_user_banned(&mut *self.tx, id, banned).await
+        sqlite::set_user_banned(self.tx.conn(), id, banned)
     }
 
     pub async fn insert_thread(
@@ -323,15 +328,15 @@ impl TenantTx {
         author: UserId,
         at: Timestamp,
     ) -> Result<ThreadId> {
-        sqlite::insert_thread(&mut *self.tx, title, author, at).await
+        sqlite::insert_thread(self.tx.conn(), title, author, at)
     }
 
     pub async fn thread_by_id(&mut self, id: ThreadId) -> Result<Option<Thread>> {
-        sqlite::thread_by_id(&mut *self.tx, id).await
+        sqlite::thread_by_id(self.tx.conn(), id)
     }
 
     pub async fn set_thread_locked(&mut self, id: ThreadId, locked: bool) -> Result<()> {
-        sqlite::set_thread_locked(&mut *self.tx, id, locked).await
+        sqlite::set_thread_locked(self.tx.conn(), id, locked)
     }
 
     pub async fn insert_post(
@@ -342,16 +347,16 @@ impl TenantTx {
         opens_thread: bool,
         at: Timestamp,
     ) -> Result<PostId> {
-        sqlite::insert_post(&mut *self.tx, thread, author, body, opens_thread, at).await
+        sqlite::insert_post(self.tx.conn(), thread, author, body, opens_thread, at)
     }
 
     pub async fn post_by_id(&mut self, id: PostId) -> Result<Option<Post>> {
-        sqlite::post_by_id(&mut *self.tx, id).await
+        sqlite::post_by_id(self.tx.conn(), id)
     }
 
     /// The stored body of a post, whatever its status.
     pub async fn post_body(&mut self, id: PostId) -> Result<Option<String>> {
-        sqlite::post_body(&mut *self.tx, id).await
+        sqlite::post_body(self.tx.conn(), id)
     }
 
     /// Replaces a post's body and keeps the old one in its edit history.
@@ -363,49 +368,49 @@ impl TenantTx {
         by: UserId,
         at: Timestamp,
     ) -> Result<()> {
-        sqlite::insert_revision(&mut *self.tx, id, old_body, by, at).await?;
-        sqlite::set_post_body(&mut *self.tx, id, new_body, at).await
+        sqlite::insert_revision(self.tx.conn(), id, old_body, by, at)?;
+        sqlite::set_post_body(self.tx.conn(), id, new_body, at)
     }
 
     pub async fn set_post_status(&mut self, id: PostId, status: PostStatus) -> Result<()> {
-        sqlite::set_post_status(&mut *self.tx, id, status).await
+        sqlite::set_post_status(self.tx.conn(), id, status)
     }
 
     pub async fn insert_moderation(&mut self, record: &ModerationRecord<'_>) -> Result<()> {
-        sqlite::insert_moderation(&mut *self.tx, record).await
+        sqlite::insert_moderation(self.tx.conn(), record)
     }
 
     /// Appends a public event to the feed with its JSON as given; returns its position.
     pub async fn insert_event(&mut self, event: &Event, json: &str) -> Result<i64> {
-        sqlite::insert_event(&mut *self.tx, event, json).await
+        sqlite::insert_event(self.tx.conn(), event, json)
     }
 
     pub async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<()> {
-        sqlite::insert_api_key(&mut *self.tx, key).await
+        sqlite::insert_api_key(self.tx.conn(), key)
     }
 
     pub async fn api_keys(&mut self) -> Result<Vec<ApiKeyRecord>> {
-        sqlite::api_keys(&mut *self.tx).await
+        sqlite::api_keys(self.tx.conn())
     }
 
     /// Revokes a key; `false` when there is no such unrevoked key.
     pub async fn revoke_api_key(&mut self, id: &ApiKeyId, at: Timestamp) -> Result<bool> {
-        sqlite::revoke_api_key(&mut *self.tx, id, at).await
+        sqlite::revoke_api_key(self.tx.conn(), id, at)
     }
 
     pub async fn insert_endpoint(&mut self, new: &NewEndpoint) -> Result<()> {
         self.endpoints_changed = true;
-        sqlite::insert_endpoint(&mut *self.tx, new).await
+        sqlite::insert_endpoint(self.tx.conn(), new)
     }
 
     pub async fn endpoint_by_id(&mut self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
-        sqlite::endpoint_by_id(&mut *self.tx, id).await
+        sqlite::endpoint_by_id(self.tx.conn(), id)
     }
 
     /// Deletes an endpoint and its deliveries; `false` when there is none.
     pub async fn delete_endpoint(&mut self, id: &EndpointId) -> Result<bool> {
         self.endpoints_changed = true;
-        sqlite::delete_endpoint(&mut *self.tx, id).await
+        sqlite::delete_endpoint(self.tx.conn(), id)
     }
 
     /// Replaces an endpoint's sealed secret, keeping the previous one until `previous_expires_at`.
@@ -419,19 +424,18 @@ impl TenantTx {
     ) -> Result<()> {
         self.endpoints_changed = true;
         sqlite::rotate_secret(
-            &mut *self.tx,
+            self.tx.conn(),
             id,
             sealed_new,
             sealed_previous,
             previous_expires_at,
             at,
         )
-        .await
     }
 
     /// The active endpoints subscribed to events of type `t`.
     pub async fn subscribed_endpoints(&mut self, t: EventType) -> Result<Vec<EndpointId>> {
-        sqlite::subscribed_endpoints(&mut *self.tx, t).await
+        sqlite::subscribed_endpoints(self.tx.conn(), t)
     }
 
     /// Pending deliveries of `event_id` to each of `endpoints`, due at `at`.
@@ -445,7 +449,7 @@ impl TenantTx {
             return Ok(Vec::new());
         }
         self.enqueued = true;
-        sqlite::insert_deliveries(&mut self.tx, event_id, endpoints, at).await
+        sqlite::insert_deliveries(self.tx.conn(), event_id, endpoints, at)
     }
 
     /// A pending delivery of `event_id` to `endpoint`, due at `at`.
@@ -472,11 +476,11 @@ impl TenantTx {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<String>> {
-        sqlite::events_to_recover(&mut *self.tx, endpoint, since, until, limit).await
+        sqlite::events_to_recover(self.tx.conn(), endpoint, since, until, limit)
     }
 
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
-        sqlite::insert_audit(&mut *self.tx, entry).await
+        sqlite::insert_audit(self.tx.conn(), entry)
     }
 
     /// Records attempts with their deliveries' next states where the claim still holds
@@ -486,7 +490,7 @@ impl TenantTx {
         items: &[RecordedAttempt<'_>],
         now: Timestamp,
     ) -> Result<Vec<bool>> {
-        sqlite::record_attempts(&mut self.tx, items, now).await
+        sqlite::record_attempts(self.tx.conn(), items, now)
     }
 
     /// The consecutive failure counts of these endpoints, by id.
@@ -494,7 +498,7 @@ impl TenantTx {
         &mut self,
         ids: &[&EndpointId],
     ) -> Result<std::collections::HashMap<String, u32>> {
-        sqlite::endpoint_failure_counts(&mut *self.tx, ids).await
+        sqlite::endpoint_failure_counts(self.tx.conn(), ids)
     }
 
     /// Counts a batch's results against an endpoint (see the backend); returns the
@@ -505,7 +509,7 @@ impl TenantTx {
         reset: bool,
         failures: u32,
     ) -> Result<u32> {
-        sqlite::count_endpoint_results(&mut *self.tx, id, reset, failures).await
+        sqlite::count_endpoint_results(self.tx.conn(), id, reset, failures)
     }
 
     /// Disables an active endpoint; `false` when it was already inactive.
@@ -516,7 +520,7 @@ impl TenantTx {
         now: Timestamp,
     ) -> Result<bool> {
         self.endpoints_changed = true;
-        sqlite::disable_endpoint(&mut *self.tx, id, reason, now).await
+        sqlite::disable_endpoint(self.tx.conn(), id, reason, now)
     }
 
     /// Saves an endpoint's url, label, events, active state and failure count.
@@ -525,6 +529,6 @@ impl TenantTx {
         endpoint: &mobieus_domain::webhook::Endpoint,
     ) -> Result<()> {
         self.endpoints_changed = true;
-        sqlite::save_endpoint(&mut *self.tx, endpoint).await
+        sqlite::save_endpoint(self.tx.conn(), endpoint)
     }
 }

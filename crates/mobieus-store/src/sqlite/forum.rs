@@ -1,15 +1,15 @@
-//! Forum queries. Each takes any executor, so the same query serves a read on the pool
+//! Forum queries. Each takes a connection, so the same query serves a read on its own
 //! and a read inside a write transaction.
 
 use super::corrupt;
 use super::paginate;
+use super::sql::{Sql, all, exec, one};
 use crate::{ModerationRecord, Page, PostFilter, Result};
 use mobieus_domain::forum::{
     Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId, UserRef, UserStatus,
 };
 use mobieus_domain::time::Timestamp;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteExecutor};
+use rusqlite::{Connection, Row, params};
 
 const USER_SELECT: &str = "SELECT id, username, email, role, banned, joined_at, left_at FROM users";
 const THREAD_SELECT: &str =
@@ -20,35 +20,35 @@ const POST_SELECT: &str =
             p.opens_thread, p.created_at, p.edited_at
      FROM posts p JOIN users u ON u.id = p.author_id";
 
-fn user_from_row(row: &SqliteRow) -> Result<User> {
-    let role: String = row.try_get("role")?;
-    let left_at: Option<i64> = row.try_get("left_at")?;
+fn user_from_row(row: &Row<'_>) -> Result<User> {
+    let role: String = row.get("role")?;
+    let left_at: Option<i64> = row.get("left_at")?;
     Ok(User {
-        id: UserId(row.try_get("id")?),
-        username: row.try_get("username")?,
-        email: row.try_get("email")?,
+        id: UserId(row.get("id")?),
+        username: row.get("username")?,
+        email: row.get("email")?,
         role: Role::parse(&role).map_err(|_| corrupt("role", &role))?,
-        banned: row.try_get("banned")?,
+        banned: row.get("banned")?,
         status: if left_at.is_some() {
             UserStatus::Left
         } else {
             UserStatus::Active
         },
-        joined_at: Timestamp::from_millis(row.try_get("joined_at")?),
+        joined_at: Timestamp::from_millis(row.get("joined_at")?),
         left_at: left_at.map(Timestamp::from_millis),
     })
 }
 
-fn thread_from_row(row: &SqliteRow) -> Result<Thread> {
+fn thread_from_row(row: &Row<'_>) -> Result<Thread> {
     Ok(Thread {
-        id: ThreadId(row.try_get("id")?),
-        title: row.try_get("title")?,
+        id: ThreadId(row.get("id")?),
+        title: row.get("title")?,
         author: UserRef {
-            id: UserId(row.try_get("author_id")?),
-            username: row.try_get("author_name")?,
+            id: UserId(row.get("author_id")?),
+            username: row.get("author_name")?,
         },
-        locked: row.try_get("locked")?,
-        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        locked: row.get("locked")?,
+        created_at: Timestamp::from_millis(row.get("created_at")?),
     })
 }
 
@@ -69,291 +69,214 @@ fn post_status_str(s: PostStatus) -> &'static str {
     }
 }
 
-fn post_from_row(row: &SqliteRow) -> Result<Post> {
-    let status = post_status(&row.try_get::<String, _>("status")?)?;
-    let body: String = row.try_get("body")?;
-    let edited_at: Option<i64> = row.try_get("edited_at")?;
+fn post_from_row(row: &Row<'_>) -> Result<Post> {
+    let status = post_status(&row.get::<_, String>("status")?)?;
+    let body: String = row.get("body")?;
+    let edited_at: Option<i64> = row.get("edited_at")?;
     Ok(Post {
-        id: PostId(row.try_get("id")?),
-        thread_id: ThreadId(row.try_get("thread_id")?),
+        id: PostId(row.get("id")?),
+        thread_id: ThreadId(row.get("thread_id")?),
         author: UserRef {
-            id: UserId(row.try_get("author_id")?),
-            username: row.try_get("author_name")?,
+            id: UserId(row.get("author_id")?),
+            username: row.get("author_name")?,
         },
         // A deleted or removed post's text stays in the database for moderators, never in the API.
         body: (status == PostStatus::Visible).then_some(body),
         status,
-        opens_thread: row.try_get("opens_thread")?,
-        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        opens_thread: row.get("opens_thread")?,
+        created_at: Timestamp::from_millis(row.get("created_at")?),
         edited_at: edited_at.map(Timestamp::from_millis),
     })
 }
 
-fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(s)
+/// The id an `INSERT … RETURNING id` gave.
+fn inserted_id(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<i64> {
+    one(c, sql, params, |r| Ok(r.get::<_, i64>(0)?))?
+        .ok_or(crate::StoreError::Conflict { what: "row" })
 }
 
 /// The current member with this username (any case); members who left are not found.
-pub(crate) async fn user_by_username<'e>(
-    e: impl SqliteExecutor<'e>,
-    username: &str,
-) -> Result<Option<User>> {
-    let row = sqlx::query(sql(format!(
-        "{USER_SELECT} WHERE lower(username) = lower(?) AND left_at IS NULL"
-    )))
-    .bind(username)
-    .fetch_optional(e)
-    .await?;
-    row.as_ref().map(user_from_row).transpose()
+pub(crate) fn user_by_username(c: &Connection, username: &str) -> Result<Option<User>> {
+    let sql = format!("{USER_SELECT} WHERE lower(username) = lower(?) AND left_at IS NULL");
+    one(c, &sql, [username], user_from_row)
 }
 
-pub(crate) async fn user_by_id<'e>(e: impl SqliteExecutor<'e>, id: UserId) -> Result<Option<User>> {
-    let row = sqlx::query(sql(format!("{USER_SELECT} WHERE id = ?")))
-        .bind(id.0)
-        .fetch_optional(e)
-        .await?;
-    row.as_ref().map(user_from_row).transpose()
+pub(crate) fn user_by_id(c: &Connection, id: UserId) -> Result<Option<User>> {
+    let sql = format!("{USER_SELECT} WHERE id = ?");
+    one(c, &sql, [id.0], user_from_row)
 }
 
-pub(crate) async fn users_page<'e>(
-    e: impl SqliteExecutor<'e>,
-    after: i64,
-    limit: u32,
-) -> Result<Page<User>> {
-    let rows = sqlx::query(sql(format!(
-        "{USER_SELECT} WHERE id > ? ORDER BY id LIMIT ?"
-    )))
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(e)
-    .await?;
-    let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
+pub(crate) fn users_page(c: &Connection, after: i64, limit: u32) -> Result<Page<User>> {
+    let sql = format!("{USER_SELECT} WHERE id > ? ORDER BY id LIMIT ?");
+    let items = all(c, &sql, [after, i64::from(limit) + 1], user_from_row)?;
     Ok(paginate(items, limit, |u| u.id.0))
 }
 
-pub(crate) async fn insert_user<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn insert_user(
+    c: &Connection,
     username: &str,
     email: Option<&str>,
     at: Timestamp,
 ) -> Result<UserId> {
-    let id: i64 = sqlx::query_scalar(
+    inserted_id(
+        c,
         "INSERT INTO users (username, email, joined_at) VALUES (?, ?, ?) RETURNING id",
+        params![username, email, at.millis()],
     )
-    .bind(username)
-    .bind(email)
-    .bind(at.millis())
-    .fetch_one(e)
-    .await?;
-    Ok(UserId(id))
+    .map(UserId)
 }
 
 /// Marks a member as gone and erases their e-mail address.
-pub(crate) async fn set_user_left<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: UserId,
-    at: Timestamp,
-) -> Result<()> {
-    sqlx::query("UPDATE users SET left_at = ?, email = NULL WHERE id = ?")
-        .bind(at.millis())
-        .bind(id.0)
-        .execute(e)
-        .await?;
+pub(crate) fn set_user_left(c: &Connection, id: UserId, at: Timestamp) -> Result<()> {
+    exec(
+        c,
+        "UPDATE users SET left_at = ?, email = NULL WHERE id = ?",
+        [at.millis(), id.0],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn set_user_role<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: UserId,
-    role: Role,
-) -> Result<()> {
-    sqlx::query("UPDATE users SET role = ? WHERE id = ?")
-        .bind(role.as_str())
-        .bind(id.0)
-        .execute(e)
-        .await?;
+pub(crate) fn set_user_role(c: &Connection, id: UserId, role: Role) -> Result<()> {
+    exec(
+        c,
+        "UPDATE users SET role = ? WHERE id = ?",
+        params![role.as_str(), id.0],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn set_user_banned<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: UserId,
-    banned: bool,
-) -> Result<()> {
-    sqlx::query("UPDATE users SET banned = ? WHERE id = ?")
-        .bind(banned)
-        .bind(id.0)
-        .execute(e)
-        .await?;
+pub(crate) fn set_user_banned(c: &Connection, id: UserId, banned: bool) -> Result<()> {
+    exec(
+        c,
+        "UPDATE users SET banned = ? WHERE id = ?",
+        params![banned, id.0],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn insert_thread<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn insert_thread(
+    c: &Connection,
     title: &str,
     author: UserId,
     at: Timestamp,
 ) -> Result<ThreadId> {
-    let id: i64 = sqlx::query_scalar(
+    inserted_id(
+        c,
         "INSERT INTO threads (title, author_id, created_at) VALUES (?, ?, ?) RETURNING id",
+        params![title, author.0, at.millis()],
     )
-    .bind(title)
-    .bind(author.0)
-    .bind(at.millis())
-    .fetch_one(e)
-    .await?;
-    Ok(ThreadId(id))
+    .map(ThreadId)
 }
 
-pub(crate) async fn thread_by_id<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: ThreadId,
-) -> Result<Option<Thread>> {
-    let row = sqlx::query(sql(format!("{THREAD_SELECT} WHERE t.id = ?")))
-        .bind(id.0)
-        .fetch_optional(e)
-        .await?;
-    row.as_ref().map(thread_from_row).transpose()
+pub(crate) fn thread_by_id(c: &Connection, id: ThreadId) -> Result<Option<Thread>> {
+    let sql = format!("{THREAD_SELECT} WHERE t.id = ?");
+    one(c, &sql, [id.0], thread_from_row)
 }
 
-pub(crate) async fn set_thread_locked<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: ThreadId,
-    locked: bool,
-) -> Result<()> {
-    sqlx::query("UPDATE threads SET locked = ? WHERE id = ?")
-        .bind(locked)
-        .bind(id.0)
-        .execute(e)
-        .await?;
+pub(crate) fn set_thread_locked(c: &Connection, id: ThreadId, locked: bool) -> Result<()> {
+    exec(
+        c,
+        "UPDATE threads SET locked = ? WHERE id = ?",
+        params![locked, id.0],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn insert_post<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn insert_post(
+    c: &Connection,
     thread: ThreadId,
     author: UserId,
     body: &str,
     opens_thread: bool,
     at: Timestamp,
 ) -> Result<PostId> {
-    let id: i64 = sqlx::query_scalar(
+    inserted_id(
+        c,
         "INSERT INTO posts (thread_id, author_id, body, opens_thread, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        params![thread.0, author.0, body, opens_thread, at.millis()],
     )
-    .bind(thread.0)
-    .bind(author.0)
-    .bind(body)
-    .bind(opens_thread)
-    .bind(at.millis())
-    .fetch_one(e)
-    .await?;
-    Ok(PostId(id))
+    .map(PostId)
 }
 
-pub(crate) async fn post_by_id<'e>(e: impl SqliteExecutor<'e>, id: PostId) -> Result<Option<Post>> {
-    let row = sqlx::query(sql(format!("{POST_SELECT} WHERE p.id = ?")))
-        .bind(id.0)
-        .fetch_optional(e)
-        .await?;
-    row.as_ref().map(post_from_row).transpose()
+pub(crate) fn post_by_id(c: &Connection, id: PostId) -> Result<Option<Post>> {
+    let sql = format!("{POST_SELECT} WHERE p.id = ?");
+    one(c, &sql, [id.0], post_from_row)
 }
 
-pub(crate) async fn posts_page<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn posts_page(
+    c: &Connection,
     filter: PostFilter,
     after: i64,
     limit: u32,
 ) -> Result<Page<Post>> {
-    let mut q = sqlx::QueryBuilder::<Sqlite>::new(POST_SELECT);
-    q.push(" WHERE p.id > ").push_bind(after);
+    let mut q = Sql::new(POST_SELECT);
+    q.push(" WHERE p.id > ").bind(after);
     if let Some(thread) = filter.thread {
-        q.push(" AND p.thread_id = ").push_bind(thread.0);
+        q.push(" AND p.thread_id = ").bind(thread.0);
     }
     if let Some(author) = filter.author {
-        q.push(" AND p.author_id = ").push_bind(author.0);
+        q.push(" AND p.author_id = ").bind(author.0);
     }
-    q.push(" ORDER BY p.id LIMIT ")
-        .push_bind(i64::from(limit) + 1);
-    let rows = q.build().fetch_all(e).await?;
-    let items = rows.iter().map(post_from_row).collect::<Result<Vec<_>>>()?;
+    q.push(" ORDER BY p.id LIMIT ").bind(i64::from(limit) + 1);
+    let items = q.all(c, post_from_row)?;
     Ok(paginate(items, limit, |p| p.id.0))
 }
 
 /// Replaces a post's body, keeping the old one in the edit history.
-pub(crate) async fn insert_revision<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn insert_revision(
+    c: &Connection,
     post: PostId,
     old_body: &str,
     by: UserId,
     at: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        c,
         "INSERT INTO post_revisions (post_id, body, edited_by, replaced_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(post.0)
-    .bind(old_body)
-    .bind(by.0)
-    .bind(at.millis())
-    .execute(e)
-    .await?;
+        params![post.0, old_body, by.0, at.millis()],
+    )?;
     Ok(())
 }
 
 /// The text a post had before the edit, straight from the row (its API view hides it once gone).
-pub(crate) async fn post_body<'e>(
-    e: impl SqliteExecutor<'e>,
-    post: PostId,
-) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT body FROM posts WHERE id = ?")
-        .bind(post.0)
-        .fetch_optional(e)
-        .await?)
+pub(crate) fn post_body(c: &Connection, post: PostId) -> Result<Option<String>> {
+    one(c, "SELECT body FROM posts WHERE id = ?", [post.0], |r| {
+        Ok(r.get(0)?)
+    })
 }
 
-pub(crate) async fn set_post_body<'e>(
-    e: impl SqliteExecutor<'e>,
-    post: PostId,
-    body: &str,
-    at: Timestamp,
-) -> Result<()> {
-    sqlx::query("UPDATE posts SET body = ?, edited_at = ? WHERE id = ?")
-        .bind(body)
-        .bind(at.millis())
-        .bind(post.0)
-        .execute(e)
-        .await?;
+pub(crate) fn set_post_body(c: &Connection, post: PostId, body: &str, at: Timestamp) -> Result<()> {
+    exec(
+        c,
+        "UPDATE posts SET body = ?, edited_at = ? WHERE id = ?",
+        params![body, at.millis(), post.0],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn set_post_status<'e>(
-    e: impl SqliteExecutor<'e>,
-    post: PostId,
-    status: PostStatus,
-) -> Result<()> {
-    sqlx::query("UPDATE posts SET status = ? WHERE id = ?")
-        .bind(post_status_str(status))
-        .bind(post.0)
-        .execute(e)
-        .await?;
+pub(crate) fn set_post_status(c: &Connection, post: PostId, status: PostStatus) -> Result<()> {
+    exec(
+        c,
+        "UPDATE posts SET status = ? WHERE id = ?",
+        params![post_status_str(status), post.0],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn insert_moderation<'e>(
-    e: impl SqliteExecutor<'e>,
-    m: &ModerationRecord<'_>,
-) -> Result<()> {
-    sqlx::query(
+pub(crate) fn insert_moderation(c: &Connection, m: &ModerationRecord<'_>) -> Result<()> {
+    exec(
+        c,
         "INSERT INTO moderation_actions (action, moderator_id, target_user_id, target_post_id, target_thread_id, reason, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(m.action)
-    .bind(m.moderator.0)
-    .bind(m.target_user.map(|u| u.0))
-    .bind(m.target_post.map(|p| p.0))
-    .bind(m.target_thread.map(|t| t.0))
-    .bind(m.reason)
-    .bind(m.at.millis())
-    .execute(e)
-    .await?;
+        params![
+            m.action,
+            m.moderator.0,
+            m.target_user.map(|u| u.0),
+            m.target_post.map(|p| p.0),
+            m.target_thread.map(|t| t.0),
+            m.reason,
+            m.at.millis()
+        ],
+    )?;
     Ok(())
 }

@@ -1,16 +1,17 @@
 //! Idempotency keys: the first request with a key runs and its answer is kept; a repeat
 //! gets that answer; a different request with the same key is refused.
 
+use super::sql::{exec, one};
 use crate::{IdempotencyClaim, Result, StoredAnswer};
 use mobieus_domain::api_key::ApiKeyId;
 use mobieus_domain::time::Timestamp;
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, params};
 
 /// Claims `key` for a request with this fingerprint, in the caller's write transaction.
 /// Rows created before `expired_before` are dropped first; a first request still
 /// "running" since before `stale_before` is taken to have died and is taken over.
-pub(crate) async fn claim(
-    c: &mut SqliteConnection,
+pub(crate) fn claim(
+    c: &Connection,
     key_id: &ApiKeyId,
     key: &str,
     fingerprint: &[u8],
@@ -18,27 +19,25 @@ pub(crate) async fn claim(
     expired_before: Timestamp,
     stale_before: Timestamp,
 ) -> Result<IdempotencyClaim> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-        .bind(expired_before.millis())
-        .execute(&mut *c)
-        .await?;
-    type Row = (Vec<u8>, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
-    let row: Option<Row> = sqlx::query_as(
+    exec(
+        c,
+        "DELETE FROM idempotency_keys WHERE created_at < ?",
+        [expired_before.millis()],
+    )?;
+    type Found = (Vec<u8>, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
+    let row: Option<Found> = one(
+        c,
         "SELECT fingerprint, created_at, status, content_type, response FROM idempotency_keys WHERE api_key_id = ? AND key = ?",
-    )
-    .bind(key_id.as_str())
-    .bind(key)
-    .fetch_optional(&mut *c)
-    .await?;
+        params![key_id.as_str(), key],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
     match row {
         None => {
-            sqlx::query("INSERT INTO idempotency_keys (api_key_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)")
-                .bind(key_id.as_str())
-                .bind(key)
-                .bind(fingerprint)
-                .bind(now.millis())
-                .execute(&mut *c)
-                .await?;
+            exec(
+                c,
+                "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)",
+                params![key_id.as_str(), key, fingerprint, now.millis()],
+            )?;
             Ok(IdempotencyClaim::Started {
                 token: now.millis(),
             })
@@ -48,14 +47,11 @@ pub(crate) async fn claim(
             Ok(IdempotencyClaim::InUse)
         }
         Some((_, _, None, _, _)) => {
-            sqlx::query(
+            exec(
+                c,
                 "UPDATE idempotency_keys SET created_at = ? WHERE api_key_id = ? AND key = ?",
-            )
-            .bind(now.millis())
-            .bind(key_id.as_str())
-            .bind(key)
-            .execute(&mut *c)
-            .await?;
+                params![now.millis(), key_id.as_str(), key],
+            )?;
             Ok(IdempotencyClaim::Started {
                 token: now.millis(),
             })
@@ -72,38 +68,35 @@ pub(crate) async fn claim(
 
 /// Keeps the first answer of `key`, if the request that claimed it (`token`, its claim
 /// time) still owns it.
-pub(crate) async fn complete(
-    c: &mut SqliteConnection,
+pub(crate) fn complete(
+    c: &Connection,
     key_id: &ApiKeyId,
     key: &str,
     token: i64,
     answer: &StoredAnswer,
 ) -> Result<()> {
-    sqlx::query("UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE api_key_id = ? AND key = ? AND created_at = ? AND status IS NULL")
-        .bind(i64::from(answer.status))
-        .bind(&answer.content_type)
-        .bind(&answer.sealed_body)
-        .bind(key_id.as_str())
-        .bind(key)
-        .bind(token)
-        .execute(&mut *c)
-        .await?;
+    exec(
+        c,
+        "UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE api_key_id = ? AND key = ? AND created_at = ? AND status IS NULL",
+        params![
+            i64::from(answer.status),
+            answer.content_type,
+            answer.sealed_body,
+            key_id.as_str(),
+            key,
+            token
+        ],
+    )?;
     Ok(())
 }
 
 /// Forgets `key` (its request did not succeed, so it may be tried again), if the request
 /// that claimed it (`token`) still owns it.
-pub(crate) async fn release(
-    c: &mut SqliteConnection,
-    key_id: &ApiKeyId,
-    key: &str,
-    token: i64,
-) -> Result<()> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ? AND created_at = ? AND status IS NULL")
-        .bind(key_id.as_str())
-        .bind(key)
-        .bind(token)
-        .execute(&mut *c)
-        .await?;
+pub(crate) fn release(c: &Connection, key_id: &ApiKeyId, key: &str, token: i64) -> Result<()> {
+    exec(
+        c,
+        "DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ? AND created_at = ? AND status IS NULL",
+        params![key_id.as_str(), key, token],
+    )?;
     Ok(())
 }

@@ -1,16 +1,26 @@
 //! The SQLite backend: one file for the control database, one per tenant, all in WAL mode
-//! with a busy timeout so the CLI and a running server share them safely. Writes run in
-//! `BEGIN IMMEDIATE` transactions: they queue for the write lock up front instead of
-//! failing when a read turns into a write.
+//! so the CLI and a running server share them safely.
+//!
+//! Statements run on the calling thread through `rusqlite`, with prepared statements
+//! cached per connection. SQLite answers a small statement in microseconds, so handing
+//! each one to another thread (as an async driver does) would cost more than the
+//! statement itself: two thread wake-ups each. What can wait long never waits on the
+//! calling thread: a write transaction takes the lock of its database's one write
+//! connection asynchronously, and `BEGIN IMMEDIATE` is retried with an async sleep while
+//! another process holds the write lock.
 
+mod conn;
 mod control;
 mod events;
 mod forum;
 pub(crate) mod idempotency;
 mod keys;
+mod migrate;
 mod queue;
+mod sql;
 mod webhooks;
 
+pub(crate) use conn::{Pool, Tx, begin_write};
 pub(crate) use control::{
     due_tenants, hint_due, insert_tenant, list_tenants, set_due, tenant_by_host, tenant_by_slug,
     tenant_exists,
@@ -22,70 +32,29 @@ pub(crate) use queue::*;
 pub(crate) use webhooks::*;
 
 use crate::{Page, StoreError};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 use std::path::Path;
-use std::time::Duration;
 
-static CONTROL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite/control");
-static TENANT_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite/tenant");
-
-/// How long a writer waits for another process's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn options(path: &Path) -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true)
+pub(crate) async fn open_control(path: &Path) -> Result<Pool, StoreError> {
+    Pool::open(path, migrate::CONTROL).await
 }
 
-async fn pool(path: &Path, max: u32) -> Result<SqlitePool, StoreError> {
-    Ok(SqlitePoolOptions::new()
-        .max_connections(max)
-        .min_connections(0)
-        .idle_timeout(Duration::from_secs(10))
-        .connect_with(options(path))
-        .await?)
-}
-
-pub(crate) async fn open_control(path: &Path) -> Result<SqlitePool, StoreError> {
-    let pool = pool(path, 4).await?;
-    CONTROL_MIGRATIONS.run(&pool).await?;
-    Ok(pool)
-}
-
-pub(crate) async fn open_tenant(path: &Path) -> Result<SqlitePool, StoreError> {
-    let pool = pool(path, 8).await?;
-    TENANT_MIGRATIONS.run(&pool).await?;
-    Ok(pool)
-}
-
-/// A connection pool on one database file.
-pub(crate) type Pool = SqlitePool;
-
-/// One write transaction.
-pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
-
-pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<Tx, StoreError> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+pub(crate) async fn open_tenant(path: &Path) -> Result<Pool, StoreError> {
+    Pool::open(path, migrate::TENANT).await
 }
 
 /// Names the uniqueness rules a caller can act on; everything else stays a database error.
-pub(crate) fn map_error(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
+pub(crate) fn map_error(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(code, Some(msg)) = &e
+        && matches!(
+            code.extended_code,
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        )
     {
-        let msg = db.message();
         let what = if msg.contains("tenant_hosts") {
             "host"
         } else if msg.contains("tenants") {
             "tenant"
-        } else if msg.contains("users_username_active") || msg.contains("users") {
+        } else if msg.contains("users") {
             "username"
         } else {
             "row"

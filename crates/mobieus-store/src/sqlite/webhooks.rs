@@ -1,162 +1,142 @@
 //! Webhook endpoints, the deliveries written beside each event, and the audit log.
 
 use super::corrupt;
+use super::sql::{Sql, all, exec, one, text};
 use crate::{AuditEntry, EndpointRecord, NewEndpoint, Page, Result};
 use mobieus_domain::event::EventType;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{DeliveryId, Endpoint, EndpointId, EventSelection};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteExecutor};
+use rusqlite::{Connection, Row, params};
 
 const ENDPOINT_SELECT: &str =
     "SELECT position, id, url, label, events, active, disabled_reason, disabled_at, consecutive_failures,
             secret, previous_secret, previous_secret_expires_at, created_at, updated_at
      FROM webhook_endpoints";
 
-fn endpoint_from_row(row: &SqliteRow) -> Result<EndpointRecord> {
-    let id: String = row.try_get("id")?;
-    let events: String = row.try_get("events")?;
-    let failures: i64 = row.try_get("consecutive_failures")?;
+fn endpoint_from_row(row: &Row<'_>) -> Result<EndpointRecord> {
+    let id: String = row.get("id")?;
+    let events: String = row.get("events")?;
+    let failures: i64 = row.get("consecutive_failures")?;
     let ms = |name: &str| -> Result<Option<Timestamp>> {
-        Ok(row
-            .try_get::<Option<i64>, _>(name)?
-            .map(Timestamp::from_millis))
+        Ok(row.get::<_, Option<i64>>(name)?.map(Timestamp::from_millis))
     };
     Ok(EndpointRecord {
         endpoint: Endpoint {
             id: EndpointId::parse(&id).ok_or_else(|| corrupt("endpoint id", &id))?,
-            url: row.try_get("url")?,
-            label: row.try_get("label")?,
+            url: row.get("url")?,
+            label: row.get("label")?,
             events: EventSelection::parse_list(&events)
                 .map_err(|_| corrupt("event selection", &events))?,
-            active: row.try_get("active")?,
-            disabled_reason: row.try_get("disabled_reason")?,
+            active: row.get("active")?,
+            disabled_reason: row.get("disabled_reason")?,
             disabled_at: ms("disabled_at")?,
             consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
             previous_secret_expires_at: ms("previous_secret_expires_at")?,
-            created_at: Timestamp::from_millis(row.try_get("created_at")?),
-            updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
+            created_at: Timestamp::from_millis(row.get("created_at")?),
+            updated_at: Timestamp::from_millis(row.get("updated_at")?),
         },
-        sealed_secret: row.try_get("secret")?,
-        sealed_previous_secret: row.try_get("previous_secret")?,
+        sealed_secret: row.get("secret")?,
+        sealed_previous_secret: row.get("previous_secret")?,
     })
 }
 
-pub(crate) async fn insert_endpoint<'e>(
-    e: impl SqliteExecutor<'e>,
-    new: &NewEndpoint,
-) -> Result<()> {
-    sqlx::query(
+pub(crate) fn insert_endpoint(c: &Connection, new: &NewEndpoint) -> Result<()> {
+    exec(
+        c,
         // Writers are serialised (BEGIN IMMEDIATE), so max + 1 is never taken twice.
         "INSERT INTO webhook_endpoints (position, id, url, label, events, secret, created_at, updated_at)
          VALUES ((SELECT coalesce(max(position), 0) + 1 FROM webhook_endpoints), ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(new.id.as_str())
-    .bind(new.url.as_str())
-    .bind(new.label.as_deref())
-    .bind(new.events.to_list())
-    .bind(&new.sealed_secret)
-    .bind(new.at.millis())
-    .bind(new.at.millis())
-    .execute(e)
-    .await?;
+        params![
+            new.id.as_str(),
+            new.url.as_str(),
+            new.label.as_deref(),
+            new.events.to_list(),
+            new.sealed_secret,
+            new.at.millis(),
+            new.at.millis()
+        ],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn endpoint_by_id<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: &EndpointId,
-) -> Result<Option<EndpointRecord>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{ENDPOINT_SELECT} WHERE id = ?"
-    )))
-    .bind(id.as_str())
-    .fetch_optional(e)
-    .await?;
-    row.as_ref().map(endpoint_from_row).transpose()
+pub(crate) fn endpoint_by_id(c: &Connection, id: &EndpointId) -> Result<Option<EndpointRecord>> {
+    let sql = format!("{ENDPOINT_SELECT} WHERE id = ?");
+    one(c, &sql, [id.as_str()], endpoint_from_row)
 }
 
-pub(crate) async fn endpoints_page<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn endpoints_page(
+    c: &Connection,
     after: i64,
     limit: u32,
 ) -> Result<Page<EndpointRecord>> {
     let sql = format!("{ENDPOINT_SELECT} WHERE position > ? ORDER BY position LIMIT ?");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(after)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(e)
-        .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        items.push((row.try_get::<i64, _>("position")?, endpoint_from_row(row)?));
-    }
+    let items = all(c, &sql, [after, i64::from(limit) + 1], |row| {
+        Ok((row.get::<_, i64>("position")?, endpoint_from_row(row)?))
+    })?;
     Ok(super::paginate_positioned(items, limit))
 }
 
-pub(crate) async fn delete_endpoint<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: &EndpointId,
-) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?")
-        .bind(id.as_str())
-        .execute(e)
-        .await?;
-    Ok(done.rows_affected() == 1)
+pub(crate) fn delete_endpoint(c: &Connection, id: &EndpointId) -> Result<bool> {
+    Ok(exec(
+        c,
+        "DELETE FROM webhook_endpoints WHERE id = ?",
+        [id.as_str()],
+    )? == 1)
 }
 
 /// Writes an endpoint's settings as given (the use case decides them).
-pub(crate) async fn save_endpoint<'e>(e: impl SqliteExecutor<'e>, ep: &Endpoint) -> Result<()> {
-    sqlx::query(
+pub(crate) fn save_endpoint(c: &Connection, ep: &Endpoint) -> Result<()> {
+    exec(
+        c,
         "UPDATE webhook_endpoints SET url = ?, label = ?, events = ?, active = ?, disabled_reason = ?, disabled_at = ?,
                 consecutive_failures = ?, updated_at = ?
          WHERE id = ?",
-    )
-    .bind(&ep.url)
-    .bind(ep.label.as_deref())
-    .bind(ep.events.to_list())
-    .bind(ep.active)
-    .bind(ep.disabled_reason.as_deref())
-    .bind(ep.disabled_at.map(Timestamp::millis))
-    .bind(i64::from(ep.consecutive_failures))
-    .bind(ep.updated_at.millis())
-    .bind(ep.id.as_str())
-    .execute(e)
-    .await?;
+        params![
+            ep.url,
+            ep.label.as_deref(),
+            ep.events.to_list(),
+            ep.active,
+            ep.disabled_reason.as_deref(),
+            ep.disabled_at.map(Timestamp::millis),
+            i64::from(ep.consecutive_failures),
+            ep.updated_at.millis(),
+            ep.id.as_str()
+        ],
+    )?;
     Ok(())
 }
 
 /// Replaces the secret, keeping the old one (sealed) until `previous_expires_at`.
-pub(crate) async fn rotate_secret<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn rotate_secret(
+    c: &Connection,
     id: &EndpointId,
     sealed_new: &[u8],
     sealed_previous: &[u8],
     previous_expires_at: Timestamp,
     at: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        c,
         "UPDATE webhook_endpoints SET secret = ?, previous_secret = ?, previous_secret_expires_at = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(sealed_new)
-    .bind(sealed_previous)
-    .bind(previous_expires_at.millis())
-    .bind(at.millis())
-    .bind(id.as_str())
-    .execute(e)
-    .await?;
+        params![
+            sealed_new,
+            sealed_previous,
+            previous_expires_at.millis(),
+            at.millis(),
+            id.as_str()
+        ],
+    )?;
     Ok(())
 }
 
 /// The active endpoints an event of type `t` goes to.
-pub(crate) async fn subscribed_endpoints<'e>(
-    e: impl SqliteExecutor<'e>,
-    t: EventType,
-) -> Result<Vec<EndpointId>> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, events FROM webhook_endpoints WHERE active = 1")
-            .fetch_all(e)
-            .await?;
+pub(crate) fn subscribed_endpoints(c: &Connection, t: EventType) -> Result<Vec<EndpointId>> {
+    let rows: Vec<(String, String)> = all(
+        c,
+        "SELECT id, events FROM webhook_endpoints WHERE active = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut ids = Vec::new();
     for (id, events) in rows {
         let selection =
@@ -169,84 +149,100 @@ pub(crate) async fn subscribed_endpoints<'e>(
 }
 
 /// Pending deliveries of `event_id` to each of `endpoints`, due at `at`, in one statement
-/// per thousand (a fan-out to many endpoints costs one round trip, not one each).
-pub(crate) async fn insert_deliveries(
-    c: &mut sqlx::SqliteConnection,
+/// per thousand (a fan-out to many endpoints costs one statement, not one each).
+pub(crate) fn insert_deliveries(
+    c: &Connection,
     event_id: &str,
     endpoints: &[EndpointId],
     at: Timestamp,
 ) -> Result<Vec<DeliveryId>> {
     let ids: Vec<DeliveryId> = endpoints.iter().map(|_| DeliveryId::generate()).collect();
+    if let ([id], [endpoint]) = (ids.as_slice(), endpoints) {
+        // The common case (one subscriber) in a statement that stays prepared.
+        exec(
+            c,
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+            params![id.as_str(), event_id, endpoint.as_str(), at.millis()],
+        )?;
+        return Ok(ids);
+    }
     let rows: Vec<(&DeliveryId, &EndpointId)> = ids.iter().zip(endpoints).collect();
     for chunk in rows.chunks(1000) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at) ",
+        let mut q = Sql::new(
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at) VALUES ",
         );
-        q.push_values(chunk, |mut row, (id, endpoint)| {
-            row.push_bind(id.as_str())
-                .push_bind(event_id)
-                .push_bind(endpoint.as_str())
-                .push_bind(at.millis())
-                .push_bind(at.millis())
-                .push_bind(at.millis());
-        });
-        q.build().execute(&mut *c).await?;
+        for (i, (id, endpoint)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.tuple([
+                text(id.as_str()),
+                text(event_id),
+                text(endpoint.as_str()),
+                at.millis().into(),
+                at.millis().into(),
+                at.millis().into(),
+            ]);
+        }
+        q.exec(c)?;
     }
     Ok(ids)
 }
 
 /// How many deliveries of each status an event has (for tests and the admin console).
-pub(crate) async fn deliveries_of_event<'e>(
-    e: impl SqliteExecutor<'e>,
+pub(crate) fn deliveries_of_event(
+    c: &Connection,
     event_id: &str,
 ) -> Result<Vec<(DeliveryId, EndpointId, String)>> {
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, endpoint_id, status FROM webhook_deliveries WHERE event_id = ? ORDER BY endpoint_id")
-            .bind(event_id)
-            .fetch_all(e)
-            .await?;
-    rows.into_iter()
-        .map(|(d, ep, status)| {
+    all(
+        c,
+        "SELECT id, endpoint_id, status FROM webhook_deliveries WHERE event_id = ? ORDER BY endpoint_id",
+        [event_id],
+        |r| {
+            let d: String = r.get(0)?;
+            let ep: String = r.get(1)?;
             Ok((
                 DeliveryId::parse(&d).ok_or_else(|| corrupt("delivery id", &d))?,
                 EndpointId::parse(&ep).ok_or_else(|| corrupt("endpoint id", &ep))?,
-                status,
+                r.get(2)?,
             ))
-        })
-        .collect()
+        },
+    )
 }
 
-pub(crate) async fn insert_audit<'e>(e: impl SqliteExecutor<'e>, entry: &AuditEntry) -> Result<()> {
-    sqlx::query(
+pub(crate) fn insert_audit(c: &Connection, entry: &AuditEntry) -> Result<()> {
+    exec(
+        c,
         "INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(entry.at.millis())
-    .bind(&entry.actor)
-    .bind(entry.action)
-    .bind(&entry.target)
-    .bind(entry.details.to_string())
-    .execute(e)
-    .await?;
+        params![
+            entry.at.millis(),
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.details.to_string()
+        ],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn audit_log<'e>(e: impl SqliteExecutor<'e>) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query("SELECT at, actor, action, target, details FROM audit_log ORDER BY id")
-        .fetch_all(e)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let action: String = row.try_get("action")?;
-            let details: String = row.try_get("details")?;
+pub(crate) fn audit_log(c: &Connection) -> Result<Vec<AuditEntry>> {
+    all(
+        c,
+        "SELECT at, actor, action, target, details FROM audit_log ORDER BY id",
+        [],
+        |row| {
+            let action: String = row.get("action")?;
+            let details: String = row.get("details")?;
             Ok(AuditEntry {
-                at: Timestamp::from_millis(row.try_get("at")?),
-                actor: row.try_get("actor")?,
+                at: Timestamp::from_millis(row.get("at")?),
+                actor: row.get("actor")?,
                 action: crate::records::audit_action(&action)
                     .ok_or_else(|| corrupt("audit action", &action))?,
-                target: row.try_get("target")?,
+                target: row.get("target")?,
                 details: serde_json::from_str(&details)
                     .map_err(|_| corrupt("audit details", &details))?,
             })
-        })
-        .collect()
+        },
+    )
 }

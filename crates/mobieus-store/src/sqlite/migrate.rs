@@ -1,0 +1,69 @@
+//! Embedded schema migrations, numbered by `PRAGMA user_version`: migration `n` (from 1)
+//! is the `n`-th file of its folder. Safe when several processes open a database at once:
+//! they apply what is missing under the write lock, one after another.
+
+use crate::{Result, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
+
+pub(crate) const CONTROL: &[&str] = &[
+    include_str!("../../migrations/sqlite/control/0001_tenants.sql"),
+    include_str!("../../migrations/sqlite/control/0002_due_work.sql"),
+];
+
+pub(crate) const TENANT: &[&str] = &[
+    include_str!("../../migrations/sqlite/tenant/0001_forum_events_keys.sql"),
+    include_str!("../../migrations/sqlite/tenant/0002_webhooks_audit.sql"),
+    include_str!("../../migrations/sqlite/tenant/0003_idempotency.sql"),
+    include_str!("../../migrations/sqlite/tenant/0004_attempt_numbers.sql"),
+    include_str!("../../migrations/sqlite/tenant/0005_lease_index.sql"),
+];
+
+fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// The version of a database migrated by an earlier build, which kept its migrations in
+/// sqlx's table rather than in `user_version`.
+fn earlier_build_version(conn: &Connection) -> Result<i64> {
+    let has_table: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Applies the migrations `conn`'s database lacks, all in one transaction.
+pub(crate) fn run(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
+    let latest = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+    // A read first: a database already up to date costs no write lock.
+    if version(conn)? == latest {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut current = version(&tx)?;
+    if current == 0 {
+        current = earlier_build_version(&tx)?;
+    }
+    if current > latest {
+        return Err(StoreError::Migrate(format!(
+            "the database is at schema version {current}, newer than this build's {latest}"
+        )));
+    }
+    for sql in migrations
+        .iter()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", latest)?;
+    tx.commit()?;
+    Ok(())
+}
