@@ -48,6 +48,9 @@ enum Backend {
     Postgres,
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.backend == Backend::Postgres {

@@ -9,6 +9,9 @@ pub enum StoreError {
     Conflict { what: &'static str },
     #[error("database error")]
     Database(#[source] rusqlite::Error),
+    /// A commit failed (for a transaction committed with others, the reason they share).
+    #[error("commit failed: {0}")]
+    Commit(String),
     #[error("cannot open the database: {0}")]
     Migrate(String),
     #[error("cannot use the data directory {path}")]

@@ -277,7 +277,7 @@ impl TenantTx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit()?;
+        self.tx.commit().await?;
         if self.endpoints_changed {
             self.signal.endpoints_changed();
         }

@@ -90,7 +90,7 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
         "s",
     );
     o.figure(
-        "CPU in the 30 s after it (its connections closing)",
+        "CPU in the 30 s after it (the rest of the first sweep)",
         settling,
         "% of a core",
     );

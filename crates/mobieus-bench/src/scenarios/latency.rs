@@ -1,5 +1,5 @@
 //! `latency`: events committed at a steady rate to one endpoint; the time from each
-//! commit to the receiver reading its request.
+//! action (its transaction included) to the receiver reading its request.
 
 use super::{join, scaled};
 use crate::engine::{Engine, settle};
@@ -29,8 +29,13 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     let started = Instant::now();
     for i in 0..n {
         tick.tick().await;
+        // Timed from the start of the action, not from the return of its commit: with
+        // group commit, the delivery can reach the receiver before the caller hears that
+        // its transaction committed, so the time from the return would read zero. This
+        // counts the action's own transaction too (an upper bound).
+        let at = Instant::now();
         let id = join(&engine.db, &format!("m{i}")).await?;
-        commits.push((id.to_string(), Instant::now()));
+        commits.push((id.to_string(), at));
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
     if !receiver
@@ -56,11 +61,11 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     let mut o = Outcome::default();
     o.figure("events", n as f64, "");
     o.figure("rate achieved", rate, "events/s");
-    o.figure("p50 commit → receiver", percentile_ms(&samples, 50.0), "ms");
-    o.figure("p90 commit → receiver", percentile_ms(&samples, 90.0), "ms");
-    o.figure("p99 commit → receiver", percentile_ms(&samples, 99.0), "ms");
+    o.figure("p50 action → receiver", percentile_ms(&samples, 50.0), "ms");
+    o.figure("p90 action → receiver", percentile_ms(&samples, 90.0), "ms");
+    o.figure("p99 action → receiver", percentile_ms(&samples, 99.0), "ms");
     o.figure(
-        "max commit → receiver",
+        "max action → receiver",
         percentile_ms(&samples, 100.0),
         "ms",
     );
