@@ -17,7 +17,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections kept open when idle (more are opened while reads overlap).
 const IDLE_READERS: usize = 4;
 /// Commits between two background checkpoints.
-const CHECKPOINT_EVERY: u64 = 16;
+const CHECKPOINT_EVERY: u64 = 128;
 /// The log's size, in pages, at which a commit checkpoints inline (the background fell
 /// behind).
 const SAFETY_CHECKPOINT_PAGES: i64 = 20_000;
@@ -57,7 +57,11 @@ fn connect(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    // Temporary files in memory: among them the journal of each savepoint of a group
+    // commit (see `Tx`), which would otherwise spill to a file past 64 KiB.
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+    )?;
     // Checkpoints run in the background (see `Pool::after_commit`); SQLite's own, in the
     // commit that crosses the threshold, stays as a safety net far above it.
     conn.pragma_update(None, "wal_autocheckpoint", SAFETY_CHECKPOINT_PAGES)?;

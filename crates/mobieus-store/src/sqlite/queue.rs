@@ -15,10 +15,14 @@ const CLAIM_SCAN: i64 = 2_000;
 
 /// Leases up to `batch` due deliveries until `lease_until`, oldest due first, giving no
 /// endpoint more than its room (`room` for the endpoints listed, `default_room` for the
-/// others), in one statement (SQLite has one writer, so two workers never claim the same
-/// row). Only the oldest `CLAIM_SCAN` due deliveries are looked at, so a large backlog of
-/// a busy endpoint costs a bounded scan (what lies beyond waits until it has room). A
-/// read first: a tenant with nothing due costs one index probe, not a write lock.
+/// others). SQLite has one writer, so two workers never claim the same row.
+///
+/// The due deliveries are read in order, one row at a time, inside the write transaction,
+/// and the read stops as soon as the batch is full: a claim costs what it takes, not a
+/// sort of every due row. Rows of an endpoint without room are passed over, for at most
+/// `CLAIM_SCAN` rows, so a large backlog of a stalled endpoint costs a bounded read (what
+/// lies beyond waits until it has room). A read first: a tenant with nothing due costs one
+/// index probe, not a write lock.
 pub(crate) async fn claim_due(
     pool: &Pool,
     now: Timestamp,
@@ -37,60 +41,52 @@ pub(crate) async fn claim_due(
             |_| Ok(()),
         )
     })?;
-    if due.is_none() {
+    if due.is_none() || batch == 0 {
         return Ok(Vec::new());
     }
-    let mut q = Sql::new("");
-    if !room.is_empty() {
-        q.push("WITH room(endpoint_id, n) AS (VALUES ");
-        for (i, (id, n)) in room.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.tuple([text(id.as_str()), i64::from(*n).into()]);
-        }
-        q.push(") ");
-    }
-    q.push("UPDATE webhook_deliveries SET lease_until = ")
-        .bind(lease_until.millis())
-        .push(", updated_at = ")
-        .bind(now.millis())
-        .push(
-            " WHERE id IN (SELECT id FROM (
-                 SELECT id, endpoint_id, next_attempt_at,
-                        row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, position) AS nth
-                 FROM (SELECT id, endpoint_id, next_attempt_at, position FROM webhook_deliveries
-                       WHERE status = 'pending' AND next_attempt_at <= ",
-        )
-        .bind(now.millis())
-        .push(" AND (lease_until IS NULL OR lease_until <= ")
-        .bind(now.millis())
-        .push(") ORDER BY next_attempt_at LIMIT ")
-        .bind(CLAIM_SCAN)
-        .push(")) AS ranked WHERE nth <= ");
-    if room.is_empty() {
-        q.bind(i64::from(default_room));
-    } else {
-        q.push("coalesce((SELECT n FROM room WHERE room.endpoint_id = ranked.endpoint_id), ")
-            .bind(i64::from(default_room))
-            .push(")");
-    }
-    q.push(" ORDER BY next_attempt_at LIMIT ")
-        .bind(i64::from(batch))
-        .push(") RETURNING id, event_id, endpoint_id, attempts");
+    // Room left per endpoint; an endpoint not listed starts with the default.
+    let mut left: HashMap<String, u32> = room
+        .iter()
+        .map(|(id, n)| (id.as_str().to_owned(), *n))
+        .collect();
+    let batch = batch as usize;
     pool.write(|c| {
-        q.all(c, |r| {
-            let id: String = r.get(0)?;
-            let endpoint: String = r.get(2)?;
-            Ok(ClaimedDelivery {
+        let mut chosen: Vec<(String, String, String, i64)> = Vec::with_capacity(batch);
+        {
+            let mut scan = c.prepare_cached(
+                "SELECT id, event_id, endpoint_id, attempts FROM webhook_deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+                 ORDER BY next_attempt_at LIMIT ?2",
+            )?;
+            let mut rows = scan.query(params![now.millis(), CLAIM_SCAN])?;
+            while chosen.len() < batch
+                && let Some(r) = rows.next()?
+            {
+                let endpoint: String = r.get(2)?;
+                let n = left.entry(endpoint.clone()).or_insert(default_room);
+                if *n == 0 {
+                    continue;
+                }
+                *n -= 1;
+                chosen.push((r.get(0)?, r.get(1)?, endpoint, r.get(3)?));
+            }
+        }
+        let mut lease = c.prepare_cached(
+            "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2 WHERE id = ?3",
+        )?;
+        let mut claimed = Vec::with_capacity(chosen.len());
+        for (id, event_id, endpoint, attempts) in chosen {
+            lease.execute(params![lease_until.millis(), now.millis(), id])?;
+            claimed.push(ClaimedDelivery {
                 id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
-                event_id: r.get(1)?,
+                event_id,
                 endpoint_id: EndpointId::parse(&endpoint)
                     .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
-                attempts: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 lease_until,
-            })
-        })
+            });
+        }
+        Ok(claimed)
     })
     .await
 }
