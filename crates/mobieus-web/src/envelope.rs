@@ -79,3 +79,47 @@ impl<T: Serialize> IntoResponse for List<T> {
         Json(self).into_response()
     }
 }
+
+/// A page of JSON documents the server wrote itself and stored (the event feed), sent
+/// byte for byte in the list envelope. Nothing is parsed on the way out: checking each
+/// stored document again took a tenth of the CPU of a feed request.
+#[derive(Debug)]
+pub struct StoredList {
+    items: Vec<String>,
+    meta: ListMeta,
+}
+
+impl StoredList {
+    /// A page of `kind` whose items are stored JSON documents.
+    pub(crate) fn from_page(kind: CursorKind, page: Page<String>) -> Self {
+        let List { data, meta } = List::from_page(kind, page, |json| json);
+        Self { items: data, meta }
+    }
+}
+
+impl IntoResponse for StoredList {
+    fn into_response(self) -> Response {
+        let size: usize = self.items.iter().map(|i| i.len() + 1).sum();
+        let mut body = Vec::with_capacity(size + 160);
+        body.extend_from_slice(b"{\"data\":[");
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(item.as_bytes());
+        }
+        body.extend_from_slice(b"],\"meta\":");
+        if let Err(e) = serde_json::to_writer(&mut body, &self.meta) {
+            return crate::problem::ApiError::Internal(Box::new(e)).into_response();
+        }
+        body.push(b'}');
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response()
+    }
+}

@@ -1,7 +1,7 @@
 //! `GET /api/v1/events` (the public feed, oldest first) and `GET /api/v1/events/{id}`.
 
 use crate::auth::ApiPrincipal;
-use crate::envelope::{List, One};
+use crate::envelope::{List, One, StoredList};
 use crate::openapi::{EventDoc, EventListParams};
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;
@@ -68,7 +68,7 @@ pub(crate) async fn list(
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
     RawQuery(query): RawQuery,
-) -> Result<List<Box<RawValue>>, ApiError> {
+) -> Result<StoredList, ApiError> {
     principal.require(Scope::EventsRead)?;
     let mut q = QueryParams::parse(query.as_deref());
     let filter = EventFilter {
@@ -89,18 +89,12 @@ pub(crate) async fn list(
         Some(id) => position_of(&db, &id).await?,
     };
     let page = db.events_page(&filter, after, limit.get()).await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(raw)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(List::from_page(
+    Ok(StoredList::from_page(
         CursorKind::Events,
         mobieus_store::Page {
-            items,
+            items: page.items.into_iter().map(|e| e.json).collect(),
             next_after: page.next_after,
         },
-        |e| e,
     ))
 }
 
