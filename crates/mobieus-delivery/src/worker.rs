@@ -715,7 +715,7 @@ impl Worker {
 /// A number in [0, 1) to spread retries.
 fn jitter() -> f64 {
     let mut b = [0u8; 8];
-    mobieus_domain::random::fill(&mut b);
+    mobieus_domain::random::id_fill(&mut b);
     // 53 random bits make an f64 in [0, 1) exactly.
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }

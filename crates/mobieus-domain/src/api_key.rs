@@ -137,7 +137,7 @@ pub struct ApiKeyId(String);
 
 impl ApiKeyId {
     pub fn generate() -> Self {
-        Self(format!("key_{}", random::base62(16)))
+        Self(format!("key_{}", random::id_base62(16)))
     }
 
     pub fn parse(s: &str) -> Option<Self> {

@@ -156,7 +156,7 @@ pub struct EventId(String);
 impl EventId {
     pub fn generate(at: Timestamp) -> Self {
         let mut rnd = [0u8; 10];
-        random::fill(&mut rnd);
+        random::id_fill(&mut rnd);
         let mut value =
             u128::from(u64::try_from(at.millis()).unwrap_or(0) & 0xFFFF_FFFF_FFFF) << 80;
         for (i, b) in rnd.iter().enumerate() {

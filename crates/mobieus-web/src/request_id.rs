@@ -37,7 +37,7 @@ pub(crate) async fn assign(req: Request, next: Next) -> Response {
         .get(&HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| sane(v))
-        .map_or_else(|| format!("req_{}", random::base62(20)), str::to_owned);
+        .map_or_else(|| format!("req_{}", random::id_base62(20)), str::to_owned);
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let started = Instant::now();
     let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;

@@ -16,7 +16,7 @@ macro_rules! prefixed_id {
 
         impl $name {
             pub fn generate() -> Self {
-                Self(format!(concat!($prefix, "{}"), random::base62(20)))
+                Self(format!(concat!($prefix, "{}"), random::id_base62(20)))
             }
 
             /// Accepts the shape of an id (does not say whether it exists).

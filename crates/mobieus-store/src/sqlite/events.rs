@@ -55,20 +55,22 @@ pub(crate) fn events_page(
     limit: u32,
 ) -> Result<Page<StoredEvent>> {
     let fetch = i64::from(limit) + 1;
-    let mut q = Sql::new("SELECT * FROM (");
     let types: Vec<Option<&str>> = if filter.types.is_empty() {
         vec![None]
     } else {
         filter.types.iter().map(|t| Some(t.name())).collect()
     };
+    // One range needs no merge: the common page is a single ordered index read.
+    let merged = types.len() > 1;
+    let mut q = Sql::new(if merged { "SELECT * FROM (" } else { "" });
     for (i, t) in types.iter().enumerate() {
         if i > 0 {
             q.push(" UNION ALL ");
         }
-        q.push("SELECT * FROM (")
-            .push(EVENT_SELECT)
-            .push(" WHERE position > ")
-            .bind(after);
+        if merged {
+            q.push("SELECT * FROM (");
+        }
+        q.push(EVENT_SELECT).push(" WHERE position > ").bind(after);
         match t {
             Some(t) => q.push(" AND type = ").bind(text(t)),
             // Test events go only to the endpoint tested, never into the feed.
@@ -80,9 +82,14 @@ pub(crate) fn events_page(
         if let Some(until) = filter.until {
             q.push(" AND created_at < ").bind(until.millis());
         }
-        q.push(" ORDER BY position LIMIT ").bind(fetch).push(")");
+        q.push(" ORDER BY position LIMIT ").bind(fetch);
+        if merged {
+            q.push(")");
+        }
     }
-    q.push(") ORDER BY position LIMIT ").bind(fetch);
+    if merged {
+        q.push(") ORDER BY position LIMIT ").bind(fetch);
+    }
     let items = q.all(c, event_from_row)?;
     Ok(paginate(items, limit, |ev| ev.position))
 }
