@@ -3,8 +3,8 @@
 //! the start of the answer, or what failed on the network).
 
 use mobieus_core::delivery::Outcome;
-use mobieus_core::url_guard::{Refused, UrlGuard};
 use mobieus_domain::time::Timestamp;
+use mobieus_domain::webhook::WebhookUrl;
 use mobieus_domain::webhook::{WebhookSecret, sign};
 use mobieus_store::{ClaimedDelivery, NewAttempt};
 use serde_json::{Map, Value};
@@ -22,7 +22,9 @@ const EXCERPT_BYTES: usize = 2048;
 /// Where a delivery goes and what signs it.
 #[derive(Debug)]
 pub(crate) struct Target {
-    pub url: String,
+    /// The endpoint's URL under this process's rules, checked when the endpoint was read
+    /// (the rules do not change while the process runs): the URL, or why it is refused.
+    pub url: Result<WebhookUrl, String>,
     pub active: bool,
     pub current: WebhookSecret,
     pub previous: Option<WebhookSecret>,
@@ -38,7 +40,6 @@ pub(crate) struct Payload {
 
 pub(crate) async fn send(
     client: &reqwest::Client,
-    guard: &UrlGuard,
     claimed: &ClaimedDelivery,
     target: &Target,
     payload: &Payload,
@@ -61,11 +62,12 @@ pub(crate) async fn send(
         retry_after: None,
     };
     // The URL was checked when it was stored; the rules (or the loopback allowance) may
-    // have changed since, so it is checked again before anything is sent.
-    let url = match guard.parse(&target.url) {
+    // have changed since, so it is checked again before anything is sent (when the
+    // endpoint was read into the cache of targets, with this process's rules).
+    let url = match &target.url {
         Ok(url) => url,
-        Err(e) => {
-            attempt.error = Some(Refused::Unsafe(e).to_string());
+        Err(refused) => {
+            attempt.error = Some(refused.clone());
             return (attempt, failed);
         }
     };
@@ -80,7 +82,7 @@ pub(crate) async fn send(
         Value::String(payload.body.len().to_string()),
     );
     attempt.request_headers = Value::Object(sent);
-    let mut request = client.post(url.as_str());
+    let mut request = client.post(url.url().clone());
     for (name, value) in &headers {
         request = request.header(*name, value);
     }

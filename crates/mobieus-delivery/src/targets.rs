@@ -4,6 +4,7 @@
 //! second in any case (a change made by another process, or a rotation's grace ending).
 
 use crate::attempt::Target;
+use mobieus_core::url_guard::{Refused, UrlGuard};
 use mobieus_core::webhooks::signing_secrets;
 use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::TenantSlug;
@@ -54,7 +55,13 @@ impl Targets {
         }
     }
 
-    pub async fn get(&self, db: &TenantDb, key: &MasterKey, id: &EndpointId) -> Resolved {
+    pub async fn get(
+        &self,
+        db: &TenantDb,
+        key: &MasterKey,
+        guard: &UrlGuard,
+        id: &EndpointId,
+    ) -> Resolved {
         let generation = self.signal.endpoint_generation();
         let cache_key = (db.slug().clone(), id.clone());
         let now = Timestamp::now();
@@ -65,7 +72,7 @@ impl Targets {
         {
             return e.resolved.clone();
         }
-        let (resolved, grace_ends) = load(db, key, id, now).await;
+        let (resolved, grace_ends) = load(db, key, guard, id, now).await;
         if let Some(resolved) = &resolved {
             let mut entries = self.lock();
             if entries.len() >= MAX_ENTRIES {
@@ -96,6 +103,7 @@ impl Targets {
 async fn load(
     db: &TenantDb,
     key: &MasterKey,
+    guard: &UrlGuard,
     id: &EndpointId,
     now: Timestamp,
 ) -> (Option<Resolved>, Option<Timestamp>) {
@@ -114,7 +122,9 @@ async fn load(
     match signing_secrets(db, key, &record, now) {
         Ok((current, previous)) => (
             Some(Resolved::Ready(Arc::new(Target {
-                url: record.endpoint.url,
+                url: guard
+                    .parse(&record.endpoint.url)
+                    .map_err(|e| Refused::Unsafe(e).to_string()),
                 active: record.endpoint.active,
                 current,
                 previous,

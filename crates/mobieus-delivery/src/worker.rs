@@ -273,11 +273,16 @@ impl Worker {
                     continue;
                 }
             };
-            // Wait for one free slot (while a backlog keeps every slot busy, for a quarter
+            // Wait for one free slot (while a backlog keeps every slot busy, for an eighth
             // of them: a claim's fixed cost, its transaction and commit, is then shared by
-            // many deliveries instead of paid for each as it finishes), then take every
-            // other free one, up to a batch.
-            let need = if backlog { self.inner.per_endpoint } else { 1 };
+            // several deliveries instead of paid for each as it finishes; a quarter left
+            // the slots idle longer, a sixteenth claimed too often), then take every other
+            // free one, up to a batch.
+            let need = if backlog {
+                (self.inner.config.concurrency / 8).max(1)
+            } else {
+                1
+            };
             let Ok(mut first) = self
                 .inner
                 .permits
@@ -529,7 +534,12 @@ impl Worker {
                 let r = self
                     .inner
                     .targets
-                    .get(&db, self.inner.store.master_key(), &c.endpoint_id)
+                    .get(
+                        &db,
+                        self.inner.store.master_key(),
+                        &self.inner.guard,
+                        &c.endpoint_id,
+                    )
                     .await;
                 resolved.insert(&c.endpoint_id, r);
             }
@@ -597,8 +607,7 @@ impl Worker {
         let Some(payload) = payload else {
             return Some(self.unsent(claimed, "the event of this delivery is missing".to_owned()));
         };
-        let (attempt, outcome) =
-            attempt::send(&inner.client, &inner.guard, claimed, &target, &payload).await;
+        let (attempt, outcome) = attempt::send(&inner.client, claimed, &target, &payload).await;
         tracing::debug!(
             delivery = %claimed.id,
             attempt = attempt.number,

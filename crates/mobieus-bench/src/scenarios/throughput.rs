@@ -5,6 +5,7 @@ use super::{join, scaled};
 use crate::engine::{Engine, err};
 use crate::receiver::Receiver;
 use crate::report::{Outcome, Target};
+use crate::sys;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
 
     let worker = engine.worker(Engine::config(CONCURRENCY))?;
     let started = Instant::now();
+    let cpu0 = sys::cpu_time();
     let running = Engine::spawn(worker.clone());
     if !receiver
         .wait_for(deliveries as u64, Duration::from_secs(600))
@@ -43,10 +45,12 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let drained = started.elapsed();
+    let cpu = sys::cpu_time().saturating_sub(cpu0);
     running.stop().await;
     let rate = deliveries as f64 / drained.as_secs_f64();
+    let cpu_per_delivery = cpu.as_secs_f64() * 1e6 / deliveries as f64;
 
-    let raw = raw_rate(&engine, &receiver, scale).await?;
+    let (raw, cpu_per_request) = raw_rate(&engine, &receiver, scale).await?;
     let mut o = Outcome::default();
     o.figure("deliveries", deliveries as f64, "");
     o.figure(
@@ -59,6 +63,20 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     o.figure("deliveries/s (received and recorded)", rate, "/s");
     o.figure("raw client → receiver", raw, "req/s");
     o.figure("engine / raw", rate / raw, "");
+    // Where the time goes: the whole process's CPU (engine, client and receiver share
+    // it), per delivery while draining and per request of the raw run.
+    o.figure(
+        "CPU while draining",
+        cpu.as_secs_f64() / drained.as_secs_f64() * 100.0,
+        "% of a core",
+    );
+    o.figure("CPU per delivery", cpu_per_delivery, "µs");
+    o.figure("CPU per raw request", cpu_per_request, "µs");
+    o.figure(
+        "engine's own CPU per delivery (the difference)",
+        cpu_per_delivery - cpu_per_request,
+        "µs",
+    );
     o.target(Target::at_least(
         "deliveries/s to 10 endpoints",
         rate,
@@ -74,8 +92,9 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     Ok(o)
 }
 
-/// POSTs of a typical event body from the worker's HTTP client, `CONCURRENCY` in flight.
-async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<f64, String> {
+/// POSTs of a typical event body from the worker's HTTP client, `CONCURRENCY` in flight:
+/// requests/s, and the process's CPU per request (client and receiver), in µs.
+async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<(f64, f64), String> {
     let client = mobieus_delivery::build_client(&engine.guard, &Engine::config(CONCURRENCY).client)
         .map_err(err)?;
     let body = engine
@@ -103,6 +122,12 @@ async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<f6
         });
     }
     let started = Instant::now();
+    let cpu0 = sys::cpu_time();
     while tasks.join_next().await.is_some() {}
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let cpu = sys::cpu_time().saturating_sub(cpu0);
+    let n = done.load(Ordering::Relaxed) as f64;
+    Ok((
+        n / started.elapsed().as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / n.max(1.0),
+    ))
 }

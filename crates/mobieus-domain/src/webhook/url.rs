@@ -70,6 +70,11 @@ impl WebhookUrl {
         self.0.as_str()
     }
 
+    /// The parsed URL, for an HTTP client that takes one (no second parse).
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+
     /// The host to resolve (`None` for an IP literal, which needs no resolution).
     pub fn domain(&self) -> Option<&str> {
         self.0.domain()

@@ -64,30 +64,6 @@ impl Sql {
         self
     }
 
-    /// Appends `(?, ?, …)` bound to `values`.
-    pub(crate) fn tuple(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
-        self.text.push('(');
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.text.push_str(", ");
-            }
-            self.bind(v);
-        }
-        self.text.push(')');
-        self
-    }
-
-    /// Appends `?, ?, …` bound to `values` (for `IN (…)`).
-    pub(crate) fn list(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.text.push_str(", ");
-            }
-            self.bind(v);
-        }
-        self
-    }
-
     pub(crate) fn all<T>(
         &self,
         c: &Connection,
@@ -95,13 +71,9 @@ impl Sql {
     ) -> Result<Vec<T>> {
         all(c, &self.text, params_from_iter(self.args.iter()), f)
     }
-
-    pub(crate) fn exec(&self, c: &Connection) -> Result<usize> {
-        exec(c, &self.text, params_from_iter(self.args.iter()))
-    }
 }
 
-/// A text value for [`Sql::bind`] and friends.
+/// A text value for [`Sql::bind`].
 pub(crate) fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
