@@ -51,10 +51,10 @@ pub(crate) async fn claim_due(
         .collect();
     let batch = batch as usize;
     pool.write(|c| {
-        let mut chosen: Vec<(String, String, String, i64)> = Vec::with_capacity(batch);
+        let mut chosen: Vec<(String, String, String, i64, i64)> = Vec::with_capacity(batch);
         {
             let mut scan = c.prepare_cached(
-                "SELECT id, event_id, endpoint_id, attempts FROM webhook_deliveries
+                "SELECT id, event_id, endpoint_id, attempts, position FROM webhook_deliveries
                  WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
                  ORDER BY next_attempt_at LIMIT ?2",
             )?;
@@ -68,15 +68,16 @@ pub(crate) async fn claim_due(
                     continue;
                 }
                 *n -= 1;
-                chosen.push((r.get(0)?, r.get(1)?, endpoint, r.get(3)?));
+                chosen.push((r.get(0)?, r.get(1)?, endpoint, r.get(3)?, r.get(4)?));
             }
         }
+        // By rowid: the row was just read, no need to find it again through `id`.
         let mut lease = c.prepare_cached(
-            "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2 WHERE id = ?3",
+            "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2 WHERE position = ?3",
         )?;
         let mut claimed = Vec::with_capacity(chosen.len());
-        for (id, event_id, endpoint, attempts) in chosen {
-            lease.execute(params![lease_until.millis(), now.millis(), id])?;
+        for (id, event_id, endpoint, attempts, position) in chosen {
+            lease.execute(params![lease_until.millis(), now.millis(), position])?;
             claimed.push(ClaimedDelivery {
                 id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
                 event_id,
