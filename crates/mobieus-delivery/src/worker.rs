@@ -14,7 +14,7 @@ use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::EndpointId;
 use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, Store, TenantDb};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -158,6 +158,7 @@ impl Worker {
         tokio::pin!(shutdown);
         loop {
             let mut due: Vec<TenantSlug> = signal.take();
+            let mut sweeping = false;
             if Instant::now() >= next_poll {
                 next_poll = Instant::now() + inner.config.poll_interval;
                 if Instant::now() >= next_maintenance {
@@ -169,8 +170,7 @@ impl Worker {
                         }
                         Err(e) => tracing::error!(error = %e, "cannot list tenants"),
                     }
-                    self.maintain(&due).await;
-                    inner.sweeps.fetch_add(1, Ordering::Relaxed);
+                    sweeping = true;
                 } else {
                     match inner.store.due_tenants(Timestamp::now()).await {
                         Ok(hinted) => {
@@ -194,7 +194,10 @@ impl Worker {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                () = self.drain(due, &mut tasks, &record_tx) => {}
+                () = self.drain(due, &mut tasks, &record_tx, sweeping) => {}
+            }
+            if sweeping {
+                inner.sweeps.fetch_add(1, Ordering::Relaxed);
             }
             while tasks.try_join_next().is_some() {}
             tokio::select! {
@@ -231,44 +234,45 @@ impl Worker {
             .into_iter()
             .map(|t| t.slug)
             .collect();
-        self.maintain(&all).await;
         let (record_tx, recorder) = self.recorder();
         let mut tasks = JoinSet::new();
-        self.drain(all, &mut tasks, &record_tx).await;
+        self.drain(all, &mut tasks, &record_tx, true).await;
         while tasks.join_next().await.is_some() {}
         drop(record_tx);
         let _ = recorder.await;
         Ok(self.summary())
     }
 
-    /// Purges the previous secrets whose grace window is over.
-    async fn maintain(&self, tenants: &[TenantSlug]) {
-        let now = Timestamp::now();
-        for slug in tenants {
-            let purged = match self.inner.store.tenant_db(slug).await {
-                Ok(db) => db.purge_expired_secrets(now).await,
-                Err(e) => Err(e),
-            };
-            match purged {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(tenant = %slug, purged = n, "expired previous signing secrets removed")
-                }
-                Err(e) => {
-                    tracing::error!(tenant = %slug, error = %e, "cannot purge expired secrets")
-                }
+    /// Purges a tenant's previous secrets whose grace window is over.
+    async fn purge(&self, db: &TenantDb) {
+        match db.purge_expired_secrets(Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(tenant = %db.slug(), purged = n, "expired previous signing secrets removed")
+            }
+            Err(e) => {
+                tracing::error!(tenant = %db.slug(), error = %e, "cannot purge expired secrets")
             }
         }
     }
 
     /// Claims and starts every due delivery of these tenants, a batch per tenant in
-    /// turn, as permits allow; returns when none of them has anything due left.
+    /// turn, as permits allow; returns when none of them has anything due left. In a
+    /// sweep (`purge`), each tenant's expired secrets are purged at its first visit, so a
+    /// sweep opens each tenant's database once (ten thousand tenants do not fit in the
+    /// cache of open databases, so a separate pass would open each of them twice).
     async fn drain(
         &self,
         tenants: Vec<TenantSlug>,
         tasks: &mut JoinSet<()>,
         record: &mpsc::Sender<ToRecord>,
+        purge: bool,
     ) {
+        let mut unpurged: HashSet<TenantSlug> = if purge {
+            tenants.iter().cloned().collect()
+        } else {
+            HashSet::new()
+        };
         let mut queue: VecDeque<TenantSlug> = tenants.into();
         let mut backlog = false;
         while let Some(slug) = queue.pop_front() {
@@ -279,6 +283,9 @@ impl Worker {
                     continue;
                 }
             };
+            if unpurged.remove(&slug) {
+                self.purge(&db).await;
+            }
             // Wait for one free slot (while a backlog keeps every slot busy, for an eighth
             // of them: a claim's fixed cost, its transaction and commit, is then shared by
             // several deliveries instead of paid for each as it finishes; a quarter left
