@@ -11,6 +11,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const ENDPOINTS: usize = 10;
+
+/// The headers the worker sends with each delivery, with values of their usual length:
+/// the raw run sends them too (the same request on the wire, without the engine that
+/// computes them), and the store-only run stores them with each attempt.
+const TYPICAL_HEADERS: [(&str, &str); 10] = [
+    ("content-type", "application/json"),
+    ("user-agent", "mobieus-webhooks/0.1.0"),
+    (
+        "mobieus-signature",
+        "t=1700000000,v1=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    ),
+    ("mobieus-event", "user.joined"),
+    ("mobieus-event-id", "evt_01HZXJ3Y7T4N9V6B2C8D5E0F1G"),
+    ("mobieus-delivery-id", "dlv_0123456789abcdefABCD"),
+    ("mobieus-attempt", "1"),
+    ("webhook-id", "evt_01HZXJ3Y7T4N9V6B2C8D5E0F1G"),
+    ("webhook-timestamp", "1700000000"),
+    (
+        "webhook-signature",
+        "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+    ),
+];
 const CONCURRENCY: usize = 64;
 
 pub async fn run(scale: f64) -> Result<Outcome, String> {
@@ -51,6 +73,7 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     let cpu_per_delivery = cpu.as_secs_f64() * 1e6 / deliveries as f64;
 
     let (raw, cpu_per_request) = raw_rate(&engine, &receiver, scale).await?;
+    let (store_rate, store_cpu) = store_only(&engine, deliveries / 5).await?;
     let mut o = Outcome::default();
     o.figure("deliveries", deliveries as f64, "");
     o.figure(
@@ -77,6 +100,12 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
         cpu_per_delivery - cpu_per_request,
         "µs",
     );
+    o.figure(
+        "the store alone: claims and records, no HTTP",
+        store_rate,
+        "deliveries/s",
+    );
+    o.figure("the store alone: CPU per delivery", store_cpu, "µs");
     o.target(Target::at_least(
         "deliveries/s to 10 endpoints",
         rate,
@@ -92,7 +121,8 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     Ok(o)
 }
 
-/// POSTs of a typical event body from the worker's HTTP client, `CONCURRENCY` in flight:
+/// POSTs of a typical event body with the worker's headers from the worker's HTTP client,
+/// `CONCURRENCY` in flight:
 /// requests/s, and the process's CPU per request (client and receiver), in µs.
 async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<(f64, f64), String> {
     let client = mobieus_delivery::build_client(&engine.guard, &Engine::config(CONCURRENCY).client)
@@ -115,7 +145,11 @@ async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<(f
         let url = receiver.url(&format!("/e{}", t % ENDPOINTS));
         tasks.spawn(async move {
             while Instant::now() < until {
-                if client.post(&url).body(body.clone()).send().await.is_ok() {
+                let mut request = client.post(&url);
+                for (name, value) in TYPICAL_HEADERS {
+                    request = request.header(name, value);
+                }
+                if request.body(body.clone()).send().await.is_ok() {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -129,5 +163,66 @@ async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<(f
     Ok((
         n / started.elapsed().as_secs_f64(),
         cpu.as_secs_f64() * 1e6 / n.max(1.0),
+    ))
+}
+
+/// The store's part alone, with no HTTP: a backlog of `deliveries` more, claimed 64 at a
+/// time and each batch recorded as delivered, one after the other, through the same store
+/// and core calls as the worker. Deliveries/s, and the process's CPU per delivery in µs.
+async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64), String> {
+    use mobieus_core::delivery::{DeliveryPolicy, Outcome, Recorded, record_all};
+    use mobieus_domain::time::Timestamp;
+    use mobieus_store::NewAttempt;
+    for i in 0..deliveries / ENDPOINTS {
+        join(&engine.db, &format!("s{i}")).await?;
+    }
+    let mut headers: serde_json::Map<String, serde_json::Value> = TYPICAL_HEADERS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned())))
+        .collect();
+    headers.insert("content-length".to_owned(), "400".into());
+    let headers = serde_json::Value::Object(headers);
+    let policy = DeliveryPolicy::default();
+    let started = Instant::now();
+    let cpu0 = sys::cpu_time();
+    let mut done = 0usize;
+    loop {
+        let now = Timestamp::now();
+        let claimed = engine
+            .db
+            .claim_due(now, now.plus_millis(60_000), 64, &[], 64)
+            .await
+            .map_err(err)?;
+        if claimed.is_empty() {
+            break;
+        }
+        let recorded: Vec<Recorded> = claimed
+            .into_iter()
+            .map(|c| Recorded {
+                attempt: NewAttempt {
+                    delivery: c.id.clone(),
+                    number: c.attempts + 1,
+                    started_at: now,
+                    duration_ms: 0,
+                    request_headers: headers.clone(),
+                    response_status: Some(200),
+                    response_excerpt: Some("ok".to_owned()),
+                    error: None,
+                },
+                claimed: c,
+                outcome: Outcome::Succeeded,
+                jitter: 0.0,
+            })
+            .collect();
+        done += recorded.len();
+        record_all(&engine.db, &policy, &recorded)
+            .await
+            .map_err(err)?;
+    }
+    let cpu = sys::cpu_time().saturating_sub(cpu0);
+    let n = done.max(1) as f64;
+    Ok((
+        n / started.elapsed().as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / n,
     ))
 }
