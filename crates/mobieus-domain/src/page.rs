@@ -21,8 +21,12 @@ impl Limit {
     pub const DEFAULT: Limit = Limit(25);
     pub const MAX: u32 = 100;
 
+    /// Digits only (no sign, no space), as the documented integer is written.
     pub fn parse(s: &str) -> Result<Self, BadLimit> {
-        match s.trim().parse::<u32>() {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(BadLimit);
+        }
+        match s.parse::<u32>() {
             Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
             _ => Err(BadLimit),
         }
@@ -112,6 +116,15 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_digits_within_bounds() {
+        assert_eq!(Limit::parse("25").map(Limit::get).ok(), Some(25));
+        assert_eq!(Limit::parse("100").map(Limit::get).ok(), Some(100));
+        for bad in ["", "0", "101", "+5", " 5", "5\n", "-1", "5.0"] {
+            assert!(Limit::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn limits_are_bounded() {

@@ -12,9 +12,13 @@ macro_rules! row_id {
         pub struct $name(pub i64);
 
         impl $name {
-            /// Parses a positive decimal id as the CLI and URL paths give it.
+            /// Parses a positive decimal id as the CLI and URL paths give it: digits
+            /// only (no sign, no space, no line break), so `3%0A` is not post 3.
             pub fn parse(s: &str) -> Option<Self> {
-                s.trim().parse::<i64>().ok().filter(|n| *n > 0).map(Self)
+                if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                s.parse::<i64>().ok().filter(|n| *n > 0).map(Self)
             }
         }
 
@@ -38,3 +42,28 @@ row_id!(
     /// A post's id.
     PostId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positive_decimal_digits_only() {
+        assert_eq!(PostId::parse("3"), Some(PostId(3)));
+        assert_eq!(UserId::parse("42"), Some(UserId(42)));
+        for bad in [
+            "",
+            "0",
+            "-3",
+            "+3",
+            " 3",
+            "3 ",
+            "3\n",
+            "3.0",
+            "0x3",
+            "99999999999999999999",
+        ] {
+            assert_eq!(ThreadId::parse(bad), None, "{bad:?}");
+        }
+    }
+}
