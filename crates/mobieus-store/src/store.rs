@@ -75,13 +75,7 @@ impl Store {
             return Err(StoreError::Conflict { what: "tenant" });
         }
         // The database exists and is migrated before any process can find the tenant.
-        let db = TenantDb::open(
-            slug.clone(),
-            &self.tenant_path(slug),
-            self.signal.clone(),
-            self.control.clone(),
-        )
-        .await?;
+        let db = self.open_db(slug).await?;
         let tenant = sqlite::insert_tenant(&self.control, slug, hosts, Timestamp::now()).await?;
         self.cache(db);
         Ok(tenant)
@@ -172,14 +166,19 @@ impl Store {
         if let Some(db) = self.read_cache(slug) {
             return Ok(db);
         }
-        let db = TenantDb::open(
+        let db = self.open_db(slug).await?;
+        Ok(self.cache(db))
+    }
+
+    /// Opens (creating and migrating when needed) a tenant's database, uncached.
+    async fn open_db(&self, slug: &TenantSlug) -> Result<TenantDb> {
+        TenantDb::open(
             slug.clone(),
             &self.tenant_path(slug),
             self.signal.clone(),
             self.control.clone(),
         )
-        .await?;
-        Ok(self.cache(db))
+        .await
     }
 
     fn tenant_path(&self, slug: &TenantSlug) -> PathBuf {
