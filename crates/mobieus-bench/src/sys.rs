@@ -26,6 +26,18 @@ fn read_proc(name: &'static str) -> Option<String> {
 pub fn prepare() {
     let _ = read_proc("/proc/self/status");
     let _ = read_proc("/proc/self/stat");
+    let _ = read_proc("/proc/self/io");
+}
+
+/// Bytes this process has passed to write system calls (files and sockets alike).
+pub fn written_bytes() -> u64 {
+    read_proc("/proc/self/io")
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn status_kib(field: &str) -> Option<u64> {

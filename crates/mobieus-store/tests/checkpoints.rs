@@ -31,8 +31,11 @@ async fn the_log_is_checkpointed_while_writes_go_on() {
         tx.commit().await.unwrap();
         largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
     }
+    // Near 14 MB on a quiet machine; a loaded one (the whole suite in parallel) delays
+    // the background steps and the log grows further before one completes. Without them
+    // it reaches 82 MB (SQLite's own threshold, 20,000 pages), which this must catch.
     assert!(
-        largest < 32 * 1024 * 1024,
+        largest < 56 * 1024 * 1024,
         "the log grew to {largest} bytes without a checkpoint"
     );
     assert_eq!(db.users_page(0, 10_000).await.unwrap().items.len(), 9_000);

@@ -73,7 +73,7 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     let cpu_per_delivery = cpu.as_secs_f64() * 1e6 / deliveries as f64;
 
     let (raw, cpu_per_request) = raw_rate(&engine, &receiver, scale).await?;
-    let (store_rate, store_cpu) = store_only(&engine, deliveries / 5).await?;
+    let (store_rate, store_cpu, store_written) = store_only(&engine, deliveries / 5).await?;
     let mut o = Outcome::default();
     o.figure("deliveries", deliveries as f64, "");
     o.figure(
@@ -106,6 +106,11 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
         "deliveries/s",
     );
     o.figure("the store alone: CPU per delivery", store_cpu, "µs");
+    o.figure(
+        "the store alone: bytes written per delivery",
+        store_written,
+        "B",
+    );
     o.target(Target::at_least(
         "deliveries/s to 10 endpoints",
         rate,
@@ -168,8 +173,9 @@ async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<(f
 
 /// The store's part alone, with no HTTP: a backlog of `deliveries` more, claimed 64 at a
 /// time and each batch recorded as delivered, one after the other, through the same store
-/// and core calls as the worker. Deliveries/s, and the process's CPU per delivery in µs.
-async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64), String> {
+/// and core calls as the worker. Deliveries/s, the process's CPU per delivery in µs, and
+/// the bytes it wrote per delivery (the database's log and files).
+async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64, f64), String> {
     use mobieus_core::delivery::{DeliveryPolicy, Outcome, Recorded, record_all};
     use mobieus_domain::time::Timestamp;
     use mobieus_store::NewAttempt;
@@ -185,6 +191,7 @@ async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64), St
     let policy = DeliveryPolicy::default();
     let started = Instant::now();
     let cpu0 = sys::cpu_time();
+    let written0 = sys::written_bytes();
     let mut done = 0usize;
     loop {
         let now = Timestamp::now();
@@ -220,9 +227,11 @@ async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64), St
             .map_err(err)?;
     }
     let cpu = sys::cpu_time().saturating_sub(cpu0);
+    let written = sys::written_bytes().saturating_sub(written0);
     let n = done.max(1) as f64;
     Ok((
         n / started.elapsed().as_secs_f64(),
         cpu.as_secs_f64() * 1e6 / n,
+        written as f64 / n,
     ))
 }

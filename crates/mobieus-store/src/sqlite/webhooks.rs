@@ -163,7 +163,7 @@ pub(crate) fn insert_deliveries(
     )?;
     let mut ids = Vec::with_capacity(endpoints.len());
     for endpoint in endpoints {
-        let id = DeliveryId::generate();
+        let id = DeliveryId::generate(at);
         insert.execute(params![
             id.as_str(),
             event_id,
