@@ -15,6 +15,15 @@ pub enum CoreError {
     Refused(#[from] Refusal),
     #[error("{0}")]
     Conflict(String),
+    /// A login with a wrong username or password (which of the two is not said).
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// Too many failed logins: try again after `retry_after_secs`.
+    #[error("too many failed logins; try again in {} minutes", retry_after_secs.div_ceil(60))]
+    Throttled { retry_after_secs: u64 },
+    /// Something of ours failed (a worker thread stopped); the text is for the log.
+    #[error("internal failure")]
+    Internal(String),
     #[error("storage failure")]
     Store(#[source] StoreError),
 }

@@ -4,6 +4,7 @@
 //! either the action with its event and deliveries, or none of it. The CLI
 //! and the web call these; neither writes to the store directly.
 
+pub mod accounts;
 pub mod delivery;
 mod error;
 pub mod forum;

@@ -356,7 +356,7 @@ async fn every_forum_action_writes_exactly_its_event() {
     assert_eq!(ev["data"]["post"]["status"], "deleted");
     assert_eq!(ev["data"]["actor"]["username"], "ann");
 
-    let (left, ev) = expect_one_event(&f, "user.left", forum::leave(&f.db, &name("ann"))).await;
+    let (left, ev) = expect_one_event(&f, "user.left", forum::leave(&f.db, &by("ann"))).await;
     assert_eq!(left.status, mobieus_domain::forum::UserStatus::Left);
     assert_eq!(ev["data"]["user"]["status"], "left");
     assert!(
@@ -612,7 +612,7 @@ async fn missing_rows_are_not_found_and_change_nothing() {
         matches!(err, CoreError::NotFound { what: "post", .. }),
         "{err:?}"
     );
-    let err = expect_refused(&f, "leave unknown", forum::leave(&f.db, &name("nobody"))).await;
+    let err = expect_refused(&f, "leave unknown", forum::leave(&f.db, &by("nobody"))).await;
     assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
     let err = expect_refused(
         &f,
@@ -648,7 +648,7 @@ async fn missing_rows_are_not_found_and_change_nothing() {
     .await;
     assert!(matches!(err, CoreError::Conflict(_)), "{err:?}");
 
-    forum::leave(&f.db, &name("bob")).await.unwrap();
+    forum::leave(&f.db, &by("bob")).await.unwrap();
     let err = expect_refused(
         &f,
         "left member posts",
@@ -701,7 +701,7 @@ async fn a_failed_event_write_rolls_back_the_join() {
         "the user row was rolled back"
     );
     assert_eq!(domain_state(&f).await, before);
-    let err = forum::leave(&f.db, &name("eve"))
+    let err = forum::leave(&f.db, &by("eve"))
         .await
         .expect_err("eve never joined");
     assert!(
@@ -776,7 +776,7 @@ async fn a_failed_event_write_rolls_back_every_kind_of_action() {
     forum::lock_thread(&f.db, thread, &by("mia"), None)
         .await
         .expect_err("lock must fail");
-    forum::leave(&f.db, &name("ann"))
+    forum::leave(&f.db, &by("ann"))
         .await
         .expect_err("leave must fail");
 

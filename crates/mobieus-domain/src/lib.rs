@@ -1,6 +1,7 @@
 //! Pure types and rules of mobieus. Nothing here does I/O: every other crate builds on
 //! these types, and every value of them was parsed, so holding one means it is valid.
 //!
+//! - [`account`]: members' passwords, sessions, CSRF tokens and the login throttle.
 //! - [`time`]: timestamps as the API shows them (RFC 3339, UTC, milliseconds).
 //! - [`tenant`]: tenant slugs and host names.
 //! - [`forum`]: users, threads, posts and the rules of who may do what.
@@ -10,6 +11,7 @@
 //! - [`sealing`]: secrets at rest, sealed with the server's master key.
 //! - [`webhook`]: signing secrets and signatures, the SSRF policy, the retry schedule.
 
+pub mod account;
 pub mod api_key;
 pub mod event;
 pub mod forum;

@@ -18,7 +18,7 @@ pub use error::StoreError;
 pub use records::{
     AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord,
     EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page,
-    PostFilter, RecordedAttempt, StoredAnswer, StoredEvent, Tenant,
+    PostFilter, RecordedAttempt, SessionRecord, StoredAnswer, StoredEvent, Tenant, ThreadSummary,
 };
 pub use store::{FilesMark, Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};

@@ -15,6 +15,33 @@ pub struct Tenant {
     pub created_at: Timestamp,
 }
 
+/// A thread as the forum's list shows it.
+#[derive(Clone, Debug)]
+pub struct ThreadSummary {
+    pub thread: mobieus_domain::forum::Thread,
+    /// Posts still shown (not deleted or removed), the opening one included.
+    pub visible_posts: u32,
+    pub last_post_at: Timestamp,
+}
+
+/// A live browser session and its member.
+#[derive(Clone)]
+pub struct SessionRecord {
+    pub user: mobieus_domain::forum::User,
+    /// The session's CSRF token, which every form of the session carries.
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("user", &self.user.id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A public event as stored: its JSON exactly as it is served and sent.
 #[derive(Clone, Debug)]
 pub struct StoredEvent {

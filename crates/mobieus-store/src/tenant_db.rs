@@ -1,13 +1,13 @@
 //! Tenant-scoped handles: [`TenantDb`] for reads on one tenant's database and
 //! [`TenantTx`] for one write transaction on it. The only way to a tenant's rows.
 
-use crate::WorkSignal;
 use crate::sqlite::{self, Tx};
 use crate::{
     ApiKeyRecord, AuditEntry, ClaimedDelivery, EndpointRecord, EventFilter, IdempotencyClaim,
     ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, RecordedAttempt, Result,
-    StoredAnswer, StoredEvent,
+    SessionRecord, StoredAnswer, StoredEvent,
 };
+use crate::{ThreadSummary, WorkSignal};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
 use mobieus_domain::event::EventType;
@@ -98,6 +98,15 @@ impl TenantDb {
 
     pub async fn post_by_id(&self, id: PostId) -> Result<Option<Post>> {
         self.pool.read(|c| sqlite::post_by_id(c, id))
+    }
+
+    /// Threads newest first, below thread id `before` (`i64::MAX` for the first page).
+    pub async fn threads_page(&self, before: i64, limit: u32) -> Result<Page<ThreadSummary>> {
+        self.pool.read(|c| sqlite::threads_page(c, before, limit))
+    }
+
+    pub async fn thread_by_id(&self, id: ThreadId) -> Result<Option<Thread>> {
+        self.pool.read(|c| sqlite::thread_by_id(c, id))
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
@@ -240,6 +249,32 @@ impl TenantDb {
             .await
     }
 
+    /// The live session whose token has this hash, with its member.
+    pub async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>> {
+        self.pool
+            .read(|c| sqlite::session_by_token_hash(c, token_hash, now))
+    }
+
+    /// The current member with this username and their password hash, if any.
+    pub async fn login_candidate(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
+        self.pool.read(|c| sqlite::login_candidate(c, username))
+    }
+
+    /// Failed logins for a username (lower-cased) from a client since `since`, oldest first.
+    pub async fn login_failures(
+        &self,
+        username: &str,
+        client: &str,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>> {
+        self.pool
+            .read(|c| sqlite::login_failures(c, username, client, since))
+    }
+
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         self.pool.read(sqlite::audit_log)
@@ -308,6 +343,52 @@ impl TenantTx {
         at: Timestamp,
     ) -> Result<UserId> {
         sqlite::insert_user(self.tx.conn(), username, email, at)
+    }
+
+    pub async fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<()> {
+        sqlite::set_password_hash(self.tx.conn(), id, hash)
+    }
+
+    pub async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user: UserId,
+        csrf_token: &str,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        sqlite::purge_expired_sessions(self.tx.conn(), created_at)?;
+        sqlite::insert_session(
+            self.tx.conn(),
+            token_hash,
+            user,
+            csrf_token,
+            created_at,
+            expires_at,
+        )
+    }
+
+    pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
+        sqlite::delete_session(self.tx.conn(), token_hash)
+    }
+
+    pub async fn delete_user_sessions(&mut self, user: UserId) -> Result<()> {
+        sqlite::delete_user_sessions(self.tx.conn(), user)
+    }
+
+    /// Counts a failed login and forgets those older than `forget_before`.
+    pub async fn insert_login_failure(
+        &mut self,
+        username: &str,
+        client: &str,
+        at: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<()> {
+        sqlite::insert_login_failure(self.tx.conn(), username, client, at, forget_before)
+    }
+
+    pub async fn clear_login_failures(&mut self, username: &str, client: &str) -> Result<()> {
+        sqlite::clear_login_failures(self.tx.conn(), username, client)
     }
 
     pub async fn set_user_left(&mut self, id: UserId, at: Timestamp) -> Result<()> {

@@ -52,13 +52,14 @@ async fn a_data_dir_of_the_earlier_build_opens_with_its_rows() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].id, "evt_1");
 
-    // The version is now kept by SQLite itself.
+    // The version is now kept by SQLite itself, and the migrations added since that build
+    // (0006, accounts) were applied.
     let tenant = sqlx_pool(&dir.path().join("tenants/acme.db")).await;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&tenant)
         .await
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
 }
 
 #[tokio::test]

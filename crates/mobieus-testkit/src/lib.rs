@@ -8,6 +8,7 @@
 //! - [`TestResponse`]: what came back: status, headers, and the body parsed as JSON when
 //!   it is JSON.
 //! - [`fixtures`]: forum actions (join, open a thread, reply, …) for arranging a test.
+//! - [`browser::Browser`]: a visitor of the pages that keeps cookies and submits forms.
 //! - [`cli`]: running the `mobieus` binary as a child process.
 //!
 //! Nothing here contacts any address but loopback: the HTTP client has proxies disabled.
@@ -16,6 +17,7 @@
 // so `unwrap`/`expect` are the right tool here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
 pub mod cli;
 pub mod dns;
 pub mod faulty;
@@ -131,7 +133,12 @@ impl TestApp {
             .local_addr()
             .expect("local address of the listener");
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app.into_make_service()).await {
+            if let Err(e) = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            {
                 eprintln!("test server stopped: {e}");
             }
         });

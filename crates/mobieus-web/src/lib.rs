@@ -1,6 +1,7 @@
 //! The HTTP surface of mobieus: the public API v1 (`/api/v1`), its OpenAPI document
-//! (`/api/openapi.yaml`, `.json`) and reference docs (`/api/docs`), and the middleware
-//! around them: request ids, tenant by `Host`, API-key auth, scopes and rate limits.
+//! (`/api/openapi.yaml`, `.json`) and reference docs (`/api/docs`), the forum and account
+//! pages, and the middleware around them: request ids, tenant by `Host`, API-key auth,
+//! scopes and rate limits, sessions and CSRF.
 //!
 //! Handlers parse, authorize, call the store (reads) or one `mobieus-core` use case
 //! (writes), and render; every answer is the DESIGN.md envelope or a problem document.
@@ -12,6 +13,7 @@ mod docs;
 mod envelope;
 mod idempotency;
 mod openapi;
+mod pages;
 mod problem;
 mod query;
 mod rate_limit;
@@ -36,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), tenant::resolve_tenant));
     Router::new()
         .nest("/api/v1", api_v1)
+        .merge(pages::routes(state.clone()))
+        .route("/assets/site.css", get(pages::stylesheet))
         .route("/healthz", get(healthz))
         .route("/api/openapi.yaml", get(openapi::yaml))
         .route("/api/openapi.json", get(openapi::json))

@@ -103,7 +103,13 @@ impl From<CoreError> for ApiError {
             CoreError::Invalid(v) => ApiError::invalid(v.field, v.message),
             CoreError::Store(s) => s.into(),
             CoreError::Conflict(message) => ApiError::Conflict(message),
-            other @ CoreError::Refused(_) => ApiError::invalid("request", other),
+            CoreError::Throttled { retry_after_secs } => ApiError::RateLimited {
+                retry_after: retry_after_secs,
+            },
+            CoreError::Internal(cause) => ApiError::Internal(cause.into()),
+            other @ (CoreError::Refused(_) | CoreError::BadCredentials) => {
+                ApiError::invalid("request", other)
+            }
         }
     }
 }

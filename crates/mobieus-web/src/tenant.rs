@@ -9,31 +9,39 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mobieus_domain::tenant::HostName;
+use mobieus_store::TenantDb;
+
+/// The database of the tenant the request's host names (read with [`host_of`] first:
+/// a request is not held across the lookup).
+pub(crate) async fn tenant_of(
+    state: &AppState,
+    host: Option<HostName>,
+) -> Result<TenantDb, ApiError> {
+    let host = host.ok_or(ApiError::UnknownTenant)?;
+    match state.store.tenant_for_host(&host).await? {
+        Some(slug) => Ok(state.store.tenant_db(&slug).await?),
+        None => Err(ApiError::UnknownTenant),
+    }
+}
+
+pub(crate) fn host_of(req: &Request) -> Option<HostName> {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .and_then(HostName::from_host_header)
+}
 
 pub(crate) async fn resolve_tenant(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .and_then(HostName::from_host_header);
-    let Some(host) = host else {
-        return ApiError::UnknownTenant.into_response();
-    };
-    let db = match state.store.tenant_for_host(&host).await {
-        Ok(Some(slug)) => state.store.tenant_db(&slug).await,
-        Ok(None) => return ApiError::UnknownTenant.into_response(),
-        Err(e) => Err(e),
-    };
-    match db {
+    match tenant_of(&state, host_of(&req)).await {
         Ok(db) => {
             req.extensions_mut().insert(db);
             next.run(req).await
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => e.into_response(),
     }
 }

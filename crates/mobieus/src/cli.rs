@@ -53,6 +53,26 @@ pub enum Command {
     Key(KeyCmd),
     /// Act in a tenant's forum, through the same use cases as the web.
     Forum(ForumArgs),
+    /// Manage the admins who log in to a tenant's web console.
+    #[command(subcommand)]
+    Admin(AdminCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Make an admin who logs in at /login with a password (a new member, `user.joined`).
+    Create {
+        /// The tenant's slug.
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// The admin's username.
+        #[arg(long, value_name = "U")]
+        username: String,
+        /// Read the password from the first line of standard input (10 to 200 characters),
+        /// so that it appears in no process list or shell history.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Args)]

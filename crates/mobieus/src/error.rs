@@ -32,7 +32,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Core(CoreError::Store(_)) | CliError::Io(_) => 1,
+            CliError::Core(CoreError::Store(_) | CoreError::Internal(_)) | CliError::Io(_) => 1,
             CliError::Core(_) => 2,
         }
     }

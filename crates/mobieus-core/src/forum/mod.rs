@@ -9,6 +9,7 @@ mod users;
 
 pub use moderation::{ban, lock_thread, remove_post, unban, unlock_thread};
 pub use posts::{NewThread, create_thread, delete_post, edit_post, reply};
+pub(crate) use users::join_as;
 pub use users::{join, leave, set_role};
 
 use mobieus_domain::forum::{UserId, Username};

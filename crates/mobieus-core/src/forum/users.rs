@@ -1,10 +1,12 @@
 //! Joining and leaving the forum, and roles.
 
+use super::Actor;
 use super::lookup;
 use crate::outbox::{Published, publish};
 use crate::{CoreError, Result};
+use mobieus_domain::account::PasswordHash;
 use mobieus_domain::event::EventData;
-use mobieus_domain::forum::{Email, Role, User, Username};
+use mobieus_domain::forum::{Email, Role, User, UserStatus, Username};
 use mobieus_domain::time::Timestamp;
 use mobieus_store::TenantDb;
 
@@ -14,6 +16,18 @@ pub async fn join(
     username: &Username,
     email: Option<&Email>,
 ) -> Result<Published<User>> {
+    join_as(db, username, email, Role::Member, None).await
+}
+
+/// A new member joins with a role and, for a web account, a password: `user.joined`
+/// (showing the role they joined with).
+pub(crate) async fn join_as(
+    db: &TenantDb,
+    username: &Username,
+    email: Option<&Email>,
+    role: Role,
+    password: Option<&PasswordHash>,
+) -> Result<Published<User>> {
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
     if tx.user_by_username(username.as_str()).await?.is_some() {
@@ -22,6 +36,12 @@ pub async fn join(
     let id = tx
         .insert_user(username.as_str(), email.map(Email::as_str), now)
         .await?;
+    if role != Role::Member {
+        tx.set_user_role(id, role).await?;
+    }
+    if let Some(hash) = password {
+        tx.set_password_hash(id, hash.as_str()).await?;
+    }
     let user = tx
         .user_by_id(id)
         .await?
@@ -34,12 +54,17 @@ pub async fn join(
     })
 }
 
-/// A member leaves (deletes their account): `user.left`. Their posts stay.
-pub async fn leave(db: &TenantDb, username: &Username) -> Result<Published<User>> {
+/// A member leaves (deletes their account): `user.left`. Their posts stay; their
+/// sessions end.
+pub async fn leave(db: &TenantDb, who: &Actor) -> Result<Published<User>> {
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
-    let user = lookup::member(&mut tx, username).await?;
+    let user = lookup::actor(&mut tx, who).await?;
+    if user.status == UserStatus::Left {
+        return Err(CoreError::not_found("user", user.id));
+    }
     tx.set_user_left(user.id, now).await?;
+    tx.delete_user_sessions(user.id).await?;
     let user = lookup::reload_user(&mut tx, &user).await?;
     let event_id = publish(&mut tx, now, EventData::UserLeft { user: user.clone() }).await?;
     tx.commit().await?;

@@ -4,7 +4,7 @@
 use super::corrupt;
 use super::paginate;
 use super::sql::{Sql, all, exec, one};
-use crate::{ModerationRecord, Page, PostFilter, Result};
+use crate::{ModerationRecord, Page, PostFilter, Result, ThreadSummary};
 use mobieus_domain::forum::{
     Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId, UserRef, UserStatus,
 };
@@ -20,7 +20,7 @@ const POST_SELECT: &str =
             p.opens_thread, p.created_at, p.edited_at
      FROM posts p JOIN users u ON u.id = p.author_id";
 
-fn user_from_row(row: &Row<'_>) -> Result<User> {
+pub(super) fn user_from_row(row: &Row<'_>) -> Result<User> {
     let role: String = row.get("role")?;
     let left_at: Option<i64> = row.get("left_at")?;
     Ok(User {
@@ -171,6 +171,27 @@ pub(crate) fn insert_thread(
 pub(crate) fn thread_by_id(c: &Connection, id: ThreadId) -> Result<Option<Thread>> {
     let sql = format!("{THREAD_SELECT} WHERE t.id = ?");
     one(c, &sql, [id.0], thread_from_row)
+}
+
+/// Threads newest first, each with its visible posts and the time of its latest post,
+/// below thread id `before` (the page's cursor: `next_after` is the last id shown).
+pub(crate) fn threads_page(c: &Connection, before: i64, limit: u32) -> Result<Page<ThreadSummary>> {
+    let sql = "SELECT t.id, t.title, t.author_id, u.username AS author_name, t.locked, t.created_at,
+                (SELECT count(*) FROM posts p WHERE p.thread_id = t.id AND p.status = 'visible') AS visible_posts,
+                (SELECT max(p.created_at) FROM posts p WHERE p.thread_id = t.id) AS last_post_at
+         FROM threads t JOIN users u ON u.id = t.author_id
+         WHERE t.id < ? ORDER BY t.id DESC LIMIT ?";
+    let items = all(c, sql, [before, i64::from(limit) + 1], |r| {
+        let thread = thread_from_row(r)?;
+        Ok(ThreadSummary {
+            visible_posts: u32::try_from(r.get::<_, i64>("visible_posts")?).unwrap_or(0),
+            last_post_at: r
+                .get::<_, Option<i64>>("last_post_at")?
+                .map_or(thread.created_at, Timestamp::from_millis),
+            thread,
+        })
+    })?;
+    Ok(paginate(items, limit, |t| t.thread.id.0))
 }
 
 pub(crate) fn set_thread_locked(c: &Connection, id: ThreadId, locked: bool) -> Result<()> {

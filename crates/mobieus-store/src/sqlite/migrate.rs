@@ -16,6 +16,7 @@ pub(crate) const TENANT: &[&str] = &[
     include_str!("../../migrations/sqlite/tenant/0003_idempotency.sql"),
     include_str!("../../migrations/sqlite/tenant/0004_attempt_numbers.sql"),
     include_str!("../../migrations/sqlite/tenant/0005_lease_index.sql"),
+    include_str!("../../migrations/sqlite/tenant/0006_accounts.sql"),
 ];
 
 fn version(conn: &Connection) -> Result<i64> {

@@ -9,6 +9,7 @@
 //! connection asynchronously, and `BEGIN IMMEDIATE` is retried with an async sleep while
 //! another process holds the write lock.
 
+mod accounts;
 mod conn;
 mod control;
 mod events;
@@ -20,6 +21,7 @@ mod queue;
 mod sql;
 mod webhooks;
 
+pub(crate) use accounts::*;
 pub(crate) use conn::{Pool, Tx, begin_write};
 pub(crate) use control::{
     due_tenants, hint_due, insert_tenant, list_tenants, set_due, tenant_by_host, tenant_by_slug,

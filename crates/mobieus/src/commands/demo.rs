@@ -9,11 +9,13 @@ use super::{serve, worker};
 use crate::Result;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
+use mobieus_core::accounts;
 use mobieus_core::forum::{self, Actor, NewThread};
 use mobieus_core::keys::{self, KeyRequest};
 use mobieus_core::resend;
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_core::webhooks::{self, EndpointRequest};
+use mobieus_domain::account::Password;
 use mobieus_domain::api_key::{KeyMode, RateLimit};
 use mobieus_domain::forum::{Email, PostBody, Reason, Role, Title, Username};
 use mobieus_domain::scope::Scopes;
@@ -24,6 +26,8 @@ use mobieus_store::{Store, TenantDb};
 const KEY_NAME: &str = "demo read key";
 
 const RECEIVER_LABEL: &str = "demo receiver";
+/// The username of the demo's admin web account.
+const DEMO_ADMIN: &str = "admin";
 
 pub async fn run(store: Store, data_dir: &std::path::Path, mut args: ServeArgs) -> Result {
     let slug = TenantSlug::parse("demo").map_err(CliError::usage)?;
@@ -64,14 +68,31 @@ pub async fn run(store: Store, data_dir: &std::path::Path, mut args: ServeArgs) 
         .local_addr()
         .map_err(|e| CliError::Io(e.to_string()))?
         .port();
+    let admin_password = demo_admin(&db).await?;
     let key = minted.secret.expose();
     println!(
-        "\nmobieus demo is running.\n\n  API reference: http://demo.localhost:{port}/api/docs\n  Event feed:    curl -H 'Authorization: Bearer {key}' http://demo.localhost:{port}/api/v1/events\n\n  Read-only API key: {key}\n  (scopes {}; each run mints a new one and revokes the last)\n\n  Webhook endpoint {endpoint} -> {} (every event; a test event is on its way).\n  Make an event and watch it arrive, signed:\n    mobieus --data-dir {} forum --tenant demo thread create --author bob --title Hello --body 'Hi from the CLI'\n\nPress Ctrl-C to stop.\n",
+        "\nmobieus demo is running.\n\n  Forum:         http://demo.localhost:{port}/\n  Admin login:   http://demo.localhost:{port}/login  username {DEMO_ADMIN}, password {admin_password}\n                 (a new password each run)\n  API reference: http://demo.localhost:{port}/api/docs\n  Event feed:    curl -H 'Authorization: Bearer {key}' http://demo.localhost:{port}/api/v1/events\n\n  Read-only API key: {key}\n  (scopes {}; each run mints a new one and revokes the last)\n\n  Webhook endpoint {endpoint} -> {} (every event; a test event is on its way).\n  Make an event and watch it arrive, signed:\n    mobieus --data-dir {} forum --tenant demo thread create --author bob --title Hello --body 'Hi from the CLI'\n\nPress Ctrl-C to stop.\n",
         minted.record.scopes.to_list(),
         receiver.url(),
         data_dir.display(),
     );
     serve::serve(store, listener, &args, guard).await
+}
+
+/// The demo's admin web account, with a new random password each run (only its hash is
+/// kept, so the last run's cannot be shown again).
+async fn demo_admin(db: &TenantDb) -> Result<String> {
+    let password = mobieus_domain::random::base62(16);
+    let typed = Password::parse(&password).map_err(CliError::usage)?;
+    let username = name(DEMO_ADMIN)?;
+    match accounts::set_password(db, &username, &typed).await {
+        Ok(_) => {}
+        Err(mobieus_core::CoreError::NotFound { .. }) => {
+            accounts::create_admin(db, &username, &typed).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(password)
 }
 
 /// Registers the receiver as an endpoint for every event, replacing earlier runs' (whose
@@ -243,6 +264,6 @@ async fn seed(db: &TenantDb) -> Result {
         reason("promised to behave")?.as_ref(),
     )
     .await?;
-    forum::leave(db, &name("spamalot")?).await?;
+    forum::leave(db, &Actor::Username(name("spamalot")?)).await?;
     Ok(())
 }

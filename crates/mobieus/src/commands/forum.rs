@@ -51,7 +51,7 @@ pub async fn run(store: &mobieus_store::Store, args: ForumArgs) -> Result {
             )
         }
         ForumCmd::User(UserCmd::Leave { username: name }) => {
-            let p = forum::leave(&db, &username(&name)?).await?;
+            let p = forum::leave(&db, &Actor::Username(username(&name)?)).await?;
             (
                 format!("{} left", p.value.username),
                 json!({"user_id": p.value.id, "event_id": p.event_id}),

@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+mod admin;
 mod demo;
 mod demo_receiver;
 mod forum;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> Result {
         Command::Tenant(cmd) => tenant::run(&store, cmd).await,
         Command::Key(cmd) => key::run(&store, cmd).await,
         Command::Forum(args) => forum::run(&store, args).await,
+        Command::Admin(cmd) => admin::run(&store, cmd).await,
     }
 }
 

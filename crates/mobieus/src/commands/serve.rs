@@ -41,8 +41,10 @@ pub(super) async fn serve(
             async move { w.run(worker::stopped(stop)).await },
         ))
     };
-    tracing::info!(%addr, "serving the API at http://<tenant>.localhost:{}/api/v1", addr.port());
+    tracing::info!(%addr, "serving the forum at http://<tenant>.localhost:{0}/ and the API at http://<tenant>.localhost:{0}/api/v1", addr.port());
     let app = mobieus_web::router(mobieus_web::AppState::new(store, guard));
+    // The peer's address reaches the handlers (the login throttle counts by it).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(worker::stopped(stop))
         .await

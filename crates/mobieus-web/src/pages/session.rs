@@ -1,0 +1,197 @@
+//! Who is looking at a page, from the session cookie, and the CSRF check of every form.
+//!
+//! The session cookie holds a random token whose SHA-256 names the session row (the
+//! tenant's database holds no token). A visitor without a session gets a CSRF cookie of
+//! its own, so the login and register forms are protected too. Every POST handler takes
+//! a [`Form`], which refuses a body whose `_csrf` field is not the viewer's token, or
+//! whose `Origin` is another site: a handler cannot forget the check.
+
+use super::PageError;
+use crate::AppState;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use mobieus_domain::account::{CsrfToken, SessionToken};
+use mobieus_domain::forum::User;
+use mobieus_domain::time::Timestamp;
+use mobieus_store::TenantDb;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+pub(crate) const SESSION_COOKIE: &str = "mobieus_session";
+const CSRF_COOKIE: &str = "mobieus_csrf";
+/// The largest form body read (a post is at most 20,000 characters).
+const FORM_LIMIT: usize = 256 * 1024;
+
+/// The visitor: their member (when logged in), their session token, and the CSRF token
+/// their forms carry.
+#[derive(Clone, Debug)]
+pub(crate) struct Viewer {
+    pub tenant: String,
+    pub user: Option<User>,
+    pub token: Option<SessionToken>,
+    pub csrf: CsrfToken,
+    /// The client's address, for the login throttle.
+    pub client: String,
+}
+
+impl Viewer {
+    /// The member, or the login page and back to `here`.
+    pub(crate) fn member(&self, here: &str) -> Result<&User, PageError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| PageError::login_required(here))
+    }
+}
+
+/// `name=value` pairs of the `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: host-only, whole site, never readable by scripts.
+pub(crate) fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    same_site: &str,
+) -> HeaderValue {
+    let text =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// Loads the viewer for the pages behind it.
+pub(crate) async fn load(State(_state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(db) = req.extensions().get::<TenantDb>().cloned() else {
+        return axum::response::IntoResponse::into_response(PageError::Internal(
+            "pages without a tenant".to_owned(),
+        ));
+    };
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let headers = req.headers();
+    let mut viewer = Viewer {
+        tenant: db.slug().to_string(),
+        user: None,
+        token: None,
+        csrf: CsrfToken::generate(),
+        client,
+    };
+    let mut stale_session = false;
+    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+        let found = match SessionToken::parse(token) {
+            Some(token) => match db
+                .session_by_token_hash(&token.hash(), Timestamp::now())
+                .await
+            {
+                Ok(found) => found.map(|s| (token, s)),
+                Err(e) => return axum::response::IntoResponse::into_response(PageError::from(e)),
+            },
+            None => None,
+        };
+        match found.and_then(|(t, s)| CsrfToken::parse(&s.csrf_token).map(|c| (t, s.user, c))) {
+            Some((token, user, csrf)) => {
+                viewer.user = Some(user);
+                viewer.token = Some(token);
+                viewer.csrf = csrf;
+            }
+            None => stale_session = true,
+        }
+    }
+    let mut new_csrf_cookie = false;
+    if viewer.user.is_none() {
+        match cookie(headers, CSRF_COOKIE).and_then(CsrfToken::parse) {
+            Some(csrf) => viewer.csrf = csrf,
+            None => new_csrf_cookie = true,
+        }
+    }
+    let csrf = viewer.csrf.clone();
+    req.extensions_mut().insert(viewer);
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    if stale_session {
+        headers.append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, "Lax"));
+    }
+    if new_csrf_cookie {
+        headers.append(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, csrf.as_str(), 7 * 24 * 3600, "Strict"),
+        );
+    }
+    response
+}
+
+/// A submitted form whose CSRF token was checked: its fields by name.
+#[derive(Debug)]
+pub(crate) struct Form {
+    pub viewer: Viewer,
+    fields: HashMap<String, String>,
+}
+
+impl Form {
+    /// A field's value, empty when absent.
+    pub(crate) fn text(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, PageError> {
+        let viewer = req
+            .extensions()
+            .get::<Viewer>()
+            .cloned()
+            .ok_or(PageError::BadCsrf)?;
+        if !same_origin(req.headers()) {
+            return Err(PageError::BadCsrf);
+        }
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(PageError::BadRequest(
+                "send this as an HTML form (application/x-www-form-urlencoded)".to_owned(),
+            ));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), FORM_LIMIT)
+            .await
+            .map_err(|_| {
+                PageError::BadRequest("the form is too large or was cut off".to_owned())
+            })?;
+        let fields: HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
+        let token_ok = fields.get("_csrf").is_some_and(|t| viewer.csrf.matches(t));
+        if !token_ok {
+            return Err(PageError::BadCsrf);
+        }
+        Ok(Form { viewer, fields })
+    }
+}
+
+/// Whether a form came from this site: browsers send `Origin` with every POST; when it
+/// is there, its host must be the request's. (The token is the check; this refuses a
+/// cross-site form before the body is read.)
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
