@@ -16,9 +16,10 @@ mod work_signal;
 
 pub use error::StoreError;
 pub use records::{
-    AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryState, EndpointRecord,
-    EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt, NewEndpoint, Page,
-    PostFilter, RecordedAttempt, SessionRecord, StoredAnswer, StoredEvent, Tenant, ThreadSummary,
+    AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryHealth, DeliveryState,
+    EndpointRecord, EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt,
+    NewEndpoint, Page, PostFilter, RecordedAttempt, SessionRecord, StoredAnswer, StoredEvent,
+    Tenant, ThreadSummary,
 };
 pub use store::{FilesMark, Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};

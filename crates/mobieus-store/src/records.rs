@@ -15,6 +15,23 @@ pub struct Tenant {
     pub created_at: Timestamp,
 }
 
+/// How webhook delivery went lately, for the admin dashboard.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryHealth {
+    /// Attempts answered 2xx since the window's start.
+    pub succeeded: u64,
+    /// Attempts that failed (an error status, or no answer).
+    pub failed: u64,
+    /// (succeeded, failed) per hour of the window, oldest hour first.
+    pub hourly: Vec<(u64, u64)>,
+    /// Only the latest attempts were counted (a very busy window).
+    pub capped: bool,
+    /// When the oldest delivery still pending was made.
+    pub oldest_pending: Option<Timestamp>,
+    pub pending: u64,
+    pub disabled_endpoints: u64,
+}
+
 /// A thread as the forum's list shows it.
 #[derive(Clone, Debug)]
 pub struct ThreadSummary {

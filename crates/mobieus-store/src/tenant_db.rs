@@ -7,7 +7,7 @@ use crate::{
     ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, RecordedAttempt, Result,
     SessionRecord, StoredAnswer, StoredEvent,
 };
-use crate::{ThreadSummary, WorkSignal};
+use crate::{DeliveryHealth, ThreadSummary, WorkSignal};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
 use mobieus_domain::event::EventType;
@@ -180,7 +180,20 @@ impl TenantDb {
         limit: u32,
     ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
         self.pool
-            .read(|c| sqlite::deliveries_page(c, endpoint, status, after, limit))
+            .read(|c| sqlite::deliveries_page(c, endpoint, status, after, limit, false))
+    }
+
+    /// An endpoint's deliveries newest first, before position `before` (`i64::MAX` for the
+    /// newest), optionally of one status.
+    pub async fn recent_deliveries(
+        &self,
+        endpoint: &EndpointId,
+        status: Option<mobieus_domain::webhook::DeliveryStatus>,
+        before: i64,
+        limit: u32,
+    ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
+        self.pool
+            .read(|c| sqlite::deliveries_page(c, endpoint, status, before, limit, true))
     }
 
     /// One delivery of an endpoint.
@@ -273,6 +286,16 @@ impl TenantDb {
     ) -> Result<Vec<Timestamp>> {
         self.pool
             .read(|c| sqlite::login_failures(c, username, client, since))
+    }
+
+    /// Webhook delivery since `since`: attempts by outcome and hour, the oldest pending
+    /// delivery, disabled endpoints.
+    pub async fn delivery_health(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<DeliveryHealth> {
+        self.pool.read(|c| sqlite::delivery_health(c, since, now))
     }
 
     /// The audit log, oldest first.

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_v1)
         .merge(pages::routes(state.clone()))
         .route("/assets/site.css", get(pages::stylesheet))
+        .route("/assets/site.js", get(pages::script))
         .route("/healthz", get(healthz))
         .route("/api/openapi.yaml", get(openapi::yaml))
         .route("/api/openapi.json", get(openapi::json))

@@ -256,13 +256,15 @@ fn delivery_from_row(row: &Row<'_>) -> Result<(i64, Delivery)> {
     ))
 }
 
-/// An endpoint's deliveries, oldest first, optionally of one status.
+/// An endpoint's deliveries, optionally of one status: oldest first after position `after`,
+/// or, with `newest_first`, newest first before position `after` (the admin's log).
 pub(crate) fn deliveries_page(
     c: &Connection,
     endpoint: &EndpointId,
     status: Option<DeliveryStatus>,
     after: i64,
     limit: u32,
+    newest_first: bool,
 ) -> Result<Page<Delivery>> {
     let mut q = Sql::new(DELIVERY_SELECT);
     q.push(" WHERE d.endpoint_id = ")
@@ -270,9 +272,14 @@ pub(crate) fn deliveries_page(
     if let Some(status) = status {
         q.push(" AND d.status = ").bind(text(status.as_str()));
     }
-    q.push(" AND d.position > ").bind(after);
-    q.push(" ORDER BY d.position LIMIT ")
-        .bind(i64::from(limit) + 1);
+    if newest_first {
+        q.push(" AND d.position < ").bind(after);
+        q.push(" ORDER BY d.position DESC LIMIT ");
+    } else {
+        q.push(" AND d.position > ").bind(after);
+        q.push(" ORDER BY d.position LIMIT ");
+    }
+    q.bind(i64::from(limit) + 1);
     let items = q.all(c, delivery_from_row)?;
     Ok(super::paginate_positioned(items, limit))
 }

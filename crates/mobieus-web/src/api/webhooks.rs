@@ -78,7 +78,7 @@ pub(crate) fn actor(principal: &ApiPrincipal) -> String {
 
 /// A label as sent: at most 100 characters and no control characters, as the spec's
 /// `maxLength` and `pattern` say (the core then trims it, and drops it if blank).
-fn checked_label(label: Option<String>) -> Result<Option<String>, ApiError> {
+pub(crate) fn checked_label(label: Option<String>) -> Result<Option<String>, ApiError> {
     match label {
         Some(l) if l.chars().count() > 100 || l.chars().any(char::is_control) => {
             Err(ApiError::invalid(

@@ -17,6 +17,7 @@ pub(crate) fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup
                 meta name="color-scheme" content="light dark";
                 title { (title) " · mobieus" }
                 link rel="stylesheet" href="/assets/site.css";
+                script src="/assets/site.js" defer {}
             }
             body {
                 header.top {
@@ -27,6 +28,7 @@ pub(crate) fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup
                         @if let Some(v) = viewer {
                             @if let Some(user) = &v.user {
                                 a href="/new" { "New thread" }
+                                @if user.role == mobieus_domain::forum::Role::Admin { a href="/admin" { "Admin" } }
                                 a href="/account" { (user.username) }
                                 form method="post" action="/logout" {
                                     (csrf_field(v))

@@ -4,6 +4,7 @@
 //! CLI, so it emits its event and webhooks the same way.
 
 mod account;
+mod admin;
 mod errors;
 mod forum;
 mod layout;
@@ -46,9 +47,22 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/logout", post(account::logout))
         .route("/account", get(account::account))
         .route("/account/leave", post(account::leave))
+        .merge(admin::routes())
         .layer(from_fn_with_state(state.clone(), session::load))
         .layer(from_fn_with_state(state, resolve_tenant))
         .layer(from_fn(security_headers))
+}
+
+/// The pages' one script (copy buttons), served from the binary.
+pub(crate) async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("site.js"),
+    )
+        .into_response()
 }
 
 /// The stylesheet, served from the binary.

@@ -16,7 +16,6 @@ use mobieus_domain::account::{CsrfToken, SessionToken};
 use mobieus_domain::forum::User;
 use mobieus_domain::time::Timestamp;
 use mobieus_store::TenantDb;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 pub(crate) const SESSION_COOKIE: &str = "mobieus_session";
@@ -136,13 +135,25 @@ pub(crate) async fn load(State(_state): State<AppState>, mut req: Request, next:
 #[derive(Debug)]
 pub(crate) struct Form {
     pub viewer: Viewer,
-    fields: HashMap<String, String>,
+    fields: Vec<(String, String)>,
 }
 
 impl Form {
-    /// A field's value, empty when absent.
+    /// A field's (first) value, empty when absent.
     pub(crate) fn text(&self, name: &str) -> &str {
-        self.fields.get(name).map_or("", String::as_str)
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of a field given several times (checkboxes).
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -173,12 +184,12 @@ impl<S: Send + Sync> FromRequest<S> for Form {
             .map_err(|_| {
                 PageError::BadRequest("the form is too large or was cut off".to_owned())
             })?;
-        let fields: HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
-        let token_ok = fields.get("_csrf").is_some_and(|t| viewer.csrf.matches(t));
-        if !token_ok {
+        let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+        let form = Form { viewer, fields };
+        if !form.viewer.csrf.matches(form.text("_csrf")) {
             return Err(PageError::BadCsrf);
         }
-        Ok(Form { viewer, fields })
+        Ok(form)
     }
 }
 
