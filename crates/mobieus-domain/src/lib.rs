@@ -14,6 +14,7 @@
 pub mod account;
 pub mod api_key;
 pub mod event;
+pub mod event_examples;
 pub mod forum;
 pub mod page;
 pub mod random;

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api_v1)
         .merge(pages::routes(state.clone()))
+        .merge(pages::know_routes())
         .route("/assets/site.css", get(pages::stylesheet))
         .route("/assets/site.js", get(pages::script))
         .route("/healthz", get(healthz))

@@ -7,6 +7,7 @@ mod account;
 mod admin;
 mod errors;
 mod forum;
+mod know;
 mod layout;
 mod session;
 
@@ -50,6 +51,14 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(admin::routes())
         .layer(from_fn_with_state(state.clone(), session::load))
         .layer(from_fn_with_state(state, resolve_tenant))
+        .layer(from_fn(security_headers))
+}
+
+/// The guides, on any host.
+pub(crate) fn know_routes() -> Router<AppState> {
+    Router::new()
+        .route("/know", get(know::index))
+        .route("/know/{slug}", get(know::guide))
         .layer(from_fn(security_headers))
 }
 

@@ -32,15 +32,11 @@ pub(super) async fn show(
         .await?
         .ok_or(PageError::NotFound("delivery"))?;
     let attempts = db.attempts(&did).await?;
+    // The stored bytes, exactly as signed and sent.
     let payload = db
         .event_by_id(&d.event_id)
         .await?
-        .map(|ev| {
-            serde_json::from_str::<serde_json::Value>(&ev.json)
-                .ok()
-                .and_then(|v| serde_json::to_string_pretty(&v).ok())
-                .unwrap_or(ev.json)
-        })
+        .map(|ev| ev.json)
         .unwrap_or_default();
     let base = format!("/admin/webhooks/{id}");
     Ok(html_page(admin_page(
@@ -59,7 +55,7 @@ pub(super) async fn show(
                 button type="submit" { "Replay" }
                 span.muted { " sends this event to the endpoint again, as a new delivery with fresh signatures." }
             }
-            h2 { "Payload" }
+            h2 { "Payload" span.muted { " (the exact bytes signed and sent)" } }
             pre.payload { (payload) }
             h2 { "Attempts (" (attempts.len()) ")" }
             @if attempts.is_empty() { p.muted { "Not attempted yet." } }

@@ -1,6 +1,7 @@
-//! The receivers published in the README, run as they are printed (Python 3 and Node,
-//! standard library only) against real deliveries: they verify what mobieus signs,
-//! refuse what it did not, and keep verifying through a secret rotation.
+//! The receivers published in the webhooks quickstart, taken from the page the server
+//! serves (`/know/api-webhooks-quickstart`) and run as they are printed (Python 3 and Node,
+//! standard library only) against real deliveries: they verify what mobieus signs, refuse
+//! what it did not, and keep verifying through a secret rotation.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
@@ -13,16 +14,20 @@ use std::time::{Duration, Instant};
 
 const HOST: &str = "alpha.localhost";
 
-/// The code block that follows `<!-- receiver:NAME -->` in the README.
-fn snippet(name: &str) -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-        .expect("read the README");
-    let marker = format!("<!-- receiver:{name} -->");
-    let after = &readme[readme.find(&marker).expect("the snippet's marker") + marker.len()..];
-    let start = after.find("```").unwrap();
-    let code = &after[start..];
-    let code = &code[code.find('\n').unwrap() + 1..];
-    code[..code.find("```").unwrap()].to_owned()
+/// The code of the block marked `data-snippet="NAME"` on the served quickstart page, with
+/// the page's HTML escapes undone.
+async fn snippet(app: &TestApp, name: &str) -> String {
+    let page = app.get(HOST, "/know/api-webhooks-quickstart", None).await;
+    page.assert_status(200);
+    let marker = format!("data-snippet=\"{name}\">");
+    let at = page.text.find(&marker).expect("the snippet on the page") + marker.len();
+    let code = &page.text[at..];
+    code[..code.find("</code></pre>").unwrap()]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// A receiver process and the lines it prints.
@@ -100,7 +105,8 @@ async fn check(program: &str, file: &str, name: &str) {
     created.assert_status(201);
     let id = created.data()["id"].as_str().unwrap().to_owned();
     let secret = created.data()["secret"].as_str().unwrap().to_owned();
-    let receiver = Running::start(program, file, &snippet(name), &secret, port);
+    let code = snippet(&app, name).await;
+    let receiver = Running::start(program, file, &code, &secret, port);
 
     // A real delivery verifies.
     fixtures::join(&db, "ann").await;
@@ -144,11 +150,11 @@ fn now() -> i64 {
 // The receivers' output is read with blocking calls: the server and worker need threads
 // of their own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_python_receiver_in_the_readme_verifies_deliveries() {
-    check("python3", "receiver.py", "python").await;
+async fn the_python_receiver_in_the_guide_verifies_deliveries() {
+    check("python3", "receiver.py", "receiver-python").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_node_receiver_in_the_readme_verifies_deliveries() {
-    check("node", "receiver.js", "node").await;
+async fn the_node_receiver_in_the_guide_verifies_deliveries() {
+    check("node", "receiver.js", "receiver-node").await;
 }
