@@ -120,7 +120,7 @@ async fn an_admin_mints_a_key_sees_it_once_and_revokes_it() {
 
     let list = root.get("/admin/api-keys").await;
     assert!(list.text.contains("crm-sync"));
-    assert!(list.text.contains("events:read,users:read"));
+    assert!(list.text.contains("events:read, users:read"));
     assert!(!list.text.contains(&key), "the list never shows the key");
     let id_at = list.text.find("/admin/api-keys/key_").unwrap() + "/admin/api-keys/".len();
     let id = &list.text[id_at..id_at + list.text[id_at..].find('/').unwrap()];
@@ -227,6 +227,14 @@ async fn an_admin_registers_tests_reads_replays_rotates_and_edits_a_webhook() {
     assert!(shown.text.contains(got[0].header("mobieus-signature")));
     assert!(shown.text.contains("HTTP 200"));
     assert!(shown.text.contains("webhook.test"));
+    // The payload is shown as the exact bytes sent.
+    let body = std::str::from_utf8(&got[0].body).unwrap();
+    let escaped = body
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    assert!(shown.text.contains(&escaped), "the payload as sent: {body}");
 
     // Replay: the same event again, as a new delivery.
     let r = root

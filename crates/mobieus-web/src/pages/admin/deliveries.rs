@@ -34,9 +34,9 @@ pub(super) async fn show(
     let attempts = db.attempts(&did).await?;
     // The stored bytes, exactly as signed and sent.
     let payload = db
-        .event_by_id(&d.event_id)
+        .event_json(&d.event_id)
         .await?
-        .map(|ev| ev.json)
+        .map(|(_, json)| json)
         .unwrap_or_default();
     let base = format!("/admin/webhooks/{id}");
     Ok(html_page(admin_page(

@@ -46,7 +46,7 @@ fn list_view(viewer: &Viewer, keys: &[ApiKeyRecord], typed: &Typed<'_>, errors: 
                             tr {
                                 td { (k.name) @if k.mode == KeyMode::Test { " " span.badge { "test" } } }
                                 td { code { (k.prefix) "…" } }
-                                td { (k.scopes.to_list()) }
+                                td { (k.scopes.to_list().replace(',', ", ")) }
                                 td { (k.rate_limit.per_minute()) "/min" }
                                 td { (when(k.created_at)) }
                                 td { @if let Some(at) = k.last_used_at { (when(at)) } @else { span.muted { "never" } } }
