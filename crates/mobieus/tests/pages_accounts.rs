@@ -285,6 +285,11 @@ async fn a_member_leaves_and_their_sessions_end() {
     b.get("/account").await;
     let unconfirmed = b.submit("/account/leave", &[]).await;
     assert_eq!(unconfirmed.status(), 422);
+    assert!(
+        unconfirmed.text.contains("to confirm</span>"),
+        "beside the box: {}",
+        unconfirmed.text
+    );
     assert_eq!(event_types(&db).await, ["user.joined"]);
     let r = b.submit("/account/leave", &[("confirm", "yes")]).await;
     r.assert_status(303);

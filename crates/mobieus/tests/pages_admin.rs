@@ -309,3 +309,57 @@ async fn an_admin_registers_tests_reads_replays_rotates_and_edits_a_webhook() {
     let dash = root.get("/admin").await;
     assert!(dash.text.contains("100.0 %"), "every attempt succeeded");
 }
+
+#[tokio::test]
+async fn recovery_takes_a_time_and_says_what_it_queued() {
+    let receiver = Receiver::https().await;
+    let ca = receiver.ca_file();
+    let app = TestApp::start_with(TestOptions::delivering("0s", Some(&ca))).await;
+    let root = admin(&app).await;
+    root.get("/admin/webhooks/new").await;
+    let r = root
+        .submit(
+            "/admin/webhooks",
+            &[("url", &receiver.url("/hook")), ("all_events", "yes")],
+        )
+        .await;
+    r.assert_status(200);
+    let ep_at = r.text.find("/admin/webhooks/ep_").unwrap() + "/admin/webhooks/".len();
+    let ep = r.text[ep_at..ep_at + 23].to_owned();
+    root.get(&format!("/admin/webhooks/{ep}")).await;
+    let bad = root
+        .submit(
+            &format!("/admin/webhooks/{ep}/recover"),
+            &[("since", "yesterday")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text
+            .contains("give the time to recover from (UTC)</span>"),
+        "{}",
+        bad.text
+    );
+    let future = root
+        .submit(
+            &format!("/admin/webhooks/{ep}/recover"),
+            &[("since", "2999-01-01T00:00")],
+        )
+        .await;
+    assert_eq!(future.status(), 422, "since after now");
+    let ok = root
+        .submit(
+            &format!("/admin/webhooks/{ep}/recover"),
+            &[("since", "2026-01-01T00:00")],
+        )
+        .await;
+    ok.assert_status(200);
+    assert!(
+        ok.text
+            .contains("0 failed deliveries since 2026-01-01T00:00:00.000Z queued again."),
+        "{}",
+        ok.text
+    );
+    let audit = root.get("/admin/audit?action=endpoint.recovered").await;
+    assert!(audit.text.contains("1 entries"));
+}

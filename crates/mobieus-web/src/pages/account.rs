@@ -200,7 +200,7 @@ pub(super) async fn logout(
     Ok(response)
 }
 
-fn account_view(viewer: &Viewer) -> Result<Markup, PageError> {
+fn account_view(viewer: &Viewer, confirm_error: Option<&str>) -> Result<Markup, PageError> {
     let user = viewer.member("/account")?;
     Ok(page(
         "Your account",
@@ -217,7 +217,8 @@ fn account_view(viewer: &Viewer) -> Result<Markup, PageError> {
             p { "Your account is closed and your e-mail address erased. Your posts stay, under your name. This cannot be undone." }
             form method="post" action="/account/leave" {
                 (csrf_field(viewer))
-                label { input type="checkbox" name="confirm" value="yes" required; " I want to leave" }
+                label.check { input type="checkbox" name="confirm" value="yes" required; " I want to leave" }
+                (field_error(confirm_error))
                 div.actions { button.danger type="submit" { "Delete my account" } }
             }
         },
@@ -225,7 +226,7 @@ fn account_view(viewer: &Viewer) -> Result<Markup, PageError> {
 }
 
 pub(super) async fn account(Extension(viewer): Extension<Viewer>) -> Result<Response, PageError> {
-    Ok(html_page(account_view(&viewer)?))
+    Ok(html_page(account_view(&viewer, None)?))
 }
 
 pub(super) async fn leave(
@@ -234,9 +235,12 @@ pub(super) async fn leave(
 ) -> Result<Response, PageError> {
     let user = form.viewer.member("/account")?;
     if form.text("confirm") != "yes" {
-        return Err(PageError::Refused(
-            "tick \"I want to leave\" to confirm".to_owned(),
-        ));
+        let view = account_view(&form.viewer, Some("tick \"I want to leave\" to confirm"))?;
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            html_page(view),
+        )
+            .into_response());
     }
     forum::leave(&db, &Actor::Id(user.id)).await?;
     let mut response = Redirect::to("/").into_response();

@@ -91,6 +91,8 @@ struct Errors {
     url: Option<String>,
     label: Option<String>,
     events: Option<String>,
+    /// The recovery form's time.
+    since: Option<String>,
 }
 
 /// The URL, label and events fields, with the event picker built from the catalog.
@@ -310,7 +312,8 @@ fn show_view(
             form.stack method="post" action={ (base) "/recover" } {
                 (csrf_field(viewer))
                 label { "Send again every event whose delivery failed since (UTC)"
-                    input type="datetime-local" name="since" required; }
+                    input type="datetime-local" name="since" required;
+                    (field_error(errors.since.as_deref())) }
                 div { button.secondary type="submit" { "Recover" } }
             }
         },
@@ -521,15 +524,29 @@ pub(super) async fn recover(
 ) -> Result<Response, PageError> {
     let id = endpoint_id(&id)?;
     let user = admin(&form.viewer, &format!("/admin/webhooks/{id}"))?;
-    let since = local_time(form.text("since")).ok_or_else(|| {
-        PageError::Refused("give the time to recover from, as YYYY-MM-DDTHH:MM (UTC)".to_owned())
-    })?;
-    let recovery = match resend::recover(&db, &id, since, None, &actor(user)).await {
-        Ok(r) => r,
-        Err(e @ CoreError::Invalid(_)) => return Err(PageError::Refused(e.to_string())),
-        Err(e) => return Err(e.into()),
-    };
     let e = endpoint(&db, &id).await?;
+    let outcome = match local_time(form.text("since")) {
+        None => Err("give the time to recover from (UTC)".to_owned()),
+        Some(since) => match resend::recover(&db, &id, since, None, &actor(user)).await {
+            Ok(r) => Ok((since, r)),
+            Err(err @ (CoreError::Invalid(_) | CoreError::Refused(_) | CoreError::Conflict(_))) => {
+                Err(err.to_string())
+            }
+            Err(err) => return Err(err.into()),
+        },
+    };
+    let (since, recovery) = match outcome {
+        Ok(done) => done,
+        Err(why) => {
+            let errors = Errors {
+                since: Some(why),
+                ..Errors::default()
+            };
+            let log = log_view(&db, &e, &HashMap::new()).await?;
+            let view = show_view(&form.viewer, &e, &Typed::of(&e), &errors, &log, None);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, html_page(view)).into_response());
+        }
+    };
     let mut query = HashMap::new();
     query.insert("status".to_owned(), "pending".to_owned());
     let log = log_view(&db, &e, &query).await?;
@@ -543,12 +560,13 @@ pub(super) async fn recover(
             ""
         }
     );
-    Ok(html_page(show_view(
+    let view = show_view(
         &form.viewer,
         &e,
         &Typed::of(&e),
         &Errors::default(),
         &log,
         Some(&text),
-    )))
+    );
+    Ok(html_page(view))
 }
