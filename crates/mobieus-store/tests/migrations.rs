@@ -53,13 +53,13 @@ async fn a_data_dir_of_the_earlier_build_opens_with_its_rows() {
     assert_eq!(page.items[0].id, "evt_1");
 
     // The version is now kept by SQLite itself, and the migrations added since that build
-    // (0006, accounts) were applied.
+    // (0006 and on) were applied.
     let tenant = sqlx_pool(&dir.path().join("tenants/acme.db")).await;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&tenant)
         .await
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ pub(crate) const TENANT: &[&str] = &[
     include_str!("../../migrations/sqlite/tenant/0004_attempt_numbers.sql"),
     include_str!("../../migrations/sqlite/tenant/0005_lease_index.sql"),
     include_str!("../../migrations/sqlite/tenant/0006_accounts.sql"),
+    include_str!("../../migrations/sqlite/tenant/0007_status_indexes.sql"),
 ];
 
 fn version(conn: &Connection) -> Result<i64> {

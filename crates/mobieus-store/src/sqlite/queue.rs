@@ -270,7 +270,8 @@ pub(crate) fn deliveries_page(
     q.push(" WHERE d.endpoint_id = ")
         .bind(text(endpoint.as_str()));
     if let Some(status) = status {
-        q.push(" AND d.status = ").bind(text(status.as_str()));
+        // A literal (one of four fixed words), so that the status's partial index is used.
+        q.push(" AND d.status = '").push(status.as_str()).push("'");
     }
     if newest_first {
         q.push(" AND d.position < ").bind(after);
@@ -351,11 +352,16 @@ pub(crate) fn events_to_recover(
 ) -> Result<Vec<String>> {
     all(
         c,
-        "SELECT d.event_id FROM webhook_deliveries d
-         WHERE d.endpoint_id = ?1 AND d.status IN ('failed', 'cancelled')
-           AND d.created_at >= ?2 AND d.created_at < ?3
-           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries n
-                           WHERE n.event_id = d.event_id AND n.endpoint_id = d.endpoint_id AND n.position > d.position)
+        // One arm per status, each through its partial index.
+        "SELECT event_id FROM (
+             SELECT d.event_id, d.position FROM webhook_deliveries d
+             WHERE d.endpoint_id = ?1 AND d.status = 'failed' AND d.created_at >= ?2 AND d.created_at < ?3
+             UNION ALL
+             SELECT d.event_id, d.position FROM webhook_deliveries d
+             WHERE d.endpoint_id = ?1 AND d.status = 'cancelled' AND d.created_at >= ?2 AND d.created_at < ?3
+         ) AS d
+         WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries n
+                           WHERE n.event_id = d.event_id AND n.endpoint_id = ?1 AND n.position > d.position)
          ORDER BY d.position LIMIT ?4",
         params![
             endpoint.as_str(),
