@@ -24,6 +24,7 @@ pub mod faulty;
 pub mod fixtures;
 pub mod receiver;
 mod response;
+pub mod tls;
 
 pub use response::TestResponse;
 
@@ -135,7 +136,7 @@ impl TestApp {
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(
                 listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                app.into_make_service_with_connect_info::<mobieus_web::serving::Peer>(),
             )
             .await
             {

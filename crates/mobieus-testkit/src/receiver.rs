@@ -144,30 +144,11 @@ impl Receiver {
             .prefix("mobieus-receiver-")
             .tempdir()
             .expect("a temp dir for the receiver's CA");
-        let ca_key = rcgen::KeyPair::generate().expect("a CA key");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "mobieus test receiver CA");
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-        ];
-        let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign the CA");
-        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).expect("write the CA file");
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let leaf_key = rcgen::KeyPair::generate().expect("a server key");
-        let leaf_params =
-            rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("server params");
-        let leaf = leaf_params
-            .signed_by(&leaf_key, &issuer)
-            .expect("issue the server certificate");
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+        let issued = crate::tls::issue(dir.path(), &["localhost", "127.0.0.1"]);
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(issued.key_der.clone().into());
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
-            .with_single_cert(vec![leaf.der().clone()], key)
+            .with_single_cert(vec![issued.cert_der.clone()], key)
             .expect("a TLS server config");
         let tcp = TcpListener::bind("127.0.0.1:0")
             .await

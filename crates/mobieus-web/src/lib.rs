@@ -18,6 +18,7 @@ mod problem;
 mod query;
 mod rate_limit;
 mod request_id;
+pub mod serving;
 mod state;
 mod tenant;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs/redoc.standalone.js", get(docs::redoc_script))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), serving::enforce))
         .layer(from_fn(request_id::assign))
         .with_state(state)
 }

@@ -38,6 +38,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("no tenant is served at this host")]
     UnknownTenant,
+    #[error(
+        "this node answers only HTTPS requests forwarded by its trusted proxy: call it through https://"
+    )]
+    HttpsRequired,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -57,7 +61,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::MissingApiKey | ApiError::InvalidApiKey => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            ApiError::InsufficientScope(_) | ApiError::HttpsRequired => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsafeWebhookUrl(_) | ApiError::IdempotencyKeyReused => {
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnknownTenant => "unknown_tenant",
+            ApiError::HttpsRequired => "https_required",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -129,7 +134,7 @@ pub struct Problem {
     /// Stable machine-readable code: `missing_api_key`, `invalid_api_key`,
     /// `insufficient_scope`, `rate_limited`, `invalid_request`, `not_found`, `unsafe_webhook_url`,
     /// `conflict`, `idempotency_key_in_use`, `idempotency_key_reused`, `method_not_allowed`,
-    /// `unknown_tenant`, `internal_error`.
+    /// `unknown_tenant`, `https_required`, `internal_error`.
     #[schema(example = "invalid_api_key")]
     pub code: String,
     /// The request's id, as in the `X-Request-Id` header.

@@ -3,6 +3,7 @@
 
 use crate::openapi::RenderedSpec;
 use crate::rate_limit::RateLimiter;
+use crate::serving::Transport;
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_store::Store;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub struct Shared {
     pub(crate) limiter: RateLimiter,
     pub(crate) spec: RenderedSpec,
     pub(crate) guard: UrlGuard,
+    pub(crate) transport: Transport,
 }
 
 impl std::ops::Deref for AppState {
@@ -34,11 +36,17 @@ impl AppState {
     /// `guard` checks every webhook URL registered or changed (the delivery worker checks
     /// again at each attempt with the same rules).
     pub fn new(store: Store, guard: UrlGuard) -> Self {
+        Self::serving(store, guard, Transport::Loopback)
+    }
+
+    /// As [`AppState::new`], for a node facing its clients through `transport`.
+    pub fn serving(store: Store, guard: UrlGuard, transport: Transport) -> Self {
         Self(Arc::new(Shared {
             store,
             limiter: RateLimiter::default(),
             spec: RenderedSpec::render(),
             guard,
+            transport,
         }))
     }
 }

@@ -90,6 +90,35 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_worker: bool,
 
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key. HSTS is then on.
+    #[arg(
+        long,
+        env = "MOBIEUS_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        env = "MOBIEUS_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Plain HTTP from a proxy that terminates TLS: allowed on any address, and only requests
+    /// from a --trusted-proxy with `X-Forwarded-Proto: https` are answered (HSTS on).
+    #[arg(long, env = "MOBIEUS_BEHIND_PROXY", conflicts_with = "tls_cert",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub behind_proxy: bool,
+
+    /// An address or range (CIDR) of the proxy, with --behind-proxy; repeatable.
+    #[arg(long = "trusted-proxy", env = "MOBIEUS_TRUSTED_PROXIES", value_delimiter = ',',
+          value_name = "IP[/BITS]", default_values_t = ["127.0.0.1".to_owned(), "::1".to_owned()])]
+    pub trusted_proxies: Vec<String>,
+
     #[command(flatten)]
     pub webhooks: WebhookArgs,
 

@@ -2,7 +2,7 @@
 
 use super::PageError;
 use super::layout::{csrf_field, field_error, html_page, page, when};
-use super::session::{Form, SESSION_COOKIE, Viewer, set_cookie};
+use super::session::{Form, Viewer};
 use axum::Extension;
 use axum::extract::Query;
 use axum::http::header;
@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use mobieus_core::forum::{self, Actor};
 use mobieus_core::{CoreError, accounts};
-use mobieus_domain::account::{Password, SESSION_DAYS};
+use mobieus_domain::account::Password;
 use mobieus_domain::forum::{Email, Username};
 use mobieus_store::TenantDb;
 use std::collections::HashMap;
@@ -61,12 +61,7 @@ pub(super) async fn login(
     let password = Password::typed(form.text("password"));
     match accounts::login(&db, username, &password, &form.viewer.client).await {
         Ok(session) => {
-            let cookie = set_cookie(
-                SESSION_COOKIE,
-                session.token.as_str(),
-                SESSION_DAYS * 24 * 3600,
-                "Lax",
-            );
+            let cookie = form.viewer.session_cookie(&session.token);
             let mut response = Redirect::to(&next).into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
@@ -163,12 +158,7 @@ pub(super) async fn register(
                 let mut response = Redirect::to("/").into_response();
                 response.headers_mut().append(
                     header::SET_COOKIE,
-                    set_cookie(
-                        SESSION_COOKIE,
-                        session.token.as_str(),
-                        SESSION_DAYS * 24 * 3600,
-                        "Lax",
-                    ),
+                    form.viewer.session_cookie(&session.token),
                 );
                 return Ok(response);
             }
@@ -196,7 +186,7 @@ pub(super) async fn logout(
     let mut response = Redirect::to("/").into_response();
     response
         .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, "Lax"));
+        .append(header::SET_COOKIE, form.viewer.end_session_cookie());
     Ok(response)
 }
 
@@ -246,6 +236,6 @@ pub(super) async fn leave(
     let mut response = Redirect::to("/").into_response();
     response
         .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, "Lax"));
+        .append(header::SET_COOKIE, form.viewer.end_session_cookie());
     Ok(response)
 }

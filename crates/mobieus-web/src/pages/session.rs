@@ -8,18 +8,34 @@
 
 use super::PageError;
 use crate::AppState;
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use crate::serving::peer_of;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use mobieus_domain::account::{CsrfToken, SessionToken};
+use mobieus_domain::account::{CsrfToken, SESSION_DAYS, SessionToken};
 use mobieus_domain::forum::User;
 use mobieus_domain::time::Timestamp;
 use mobieus_store::TenantDb;
-use std::net::SocketAddr;
 
-pub(crate) const SESSION_COOKIE: &str = "mobieus_session";
-const CSRF_COOKIE: &str = "mobieus_csrf";
+/// The cookies' names. Over HTTPS they carry the `__Host-` prefix: browsers then take
+/// them only from a secure origin, `Secure`, for the whole host and no `Domain`, so
+/// another site on a sibling subdomain can neither set nor shadow them.
+fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-mobieus_session"
+    } else {
+        "mobieus_session"
+    }
+}
+
+fn csrf_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-mobieus_csrf"
+    } else {
+        "mobieus_csrf"
+    }
+}
 /// The largest form body read (a post is at most 20,000 characters).
 const FORM_LIMIT: usize = 256 * 1024;
 
@@ -33,6 +49,8 @@ pub(crate) struct Viewer {
     pub csrf: CsrfToken,
     /// The client's address, for the login throttle.
     pub client: String,
+    /// Whether the client reached us over HTTPS (cookies are then `Secure`).
+    pub https: bool,
 }
 
 impl Viewer {
@@ -41,6 +59,23 @@ impl Viewer {
         self.user
             .as_ref()
             .ok_or_else(|| PageError::login_required(here))
+    }
+
+    /// The `Set-Cookie` that starts a session with `token`.
+    pub(crate) fn session_cookie(&self, token: &SessionToken) -> HeaderValue {
+        let age = SESSION_DAYS * 24 * 3600;
+        set_cookie(
+            session_cookie_name(self.https),
+            token.as_str(),
+            age,
+            "Lax",
+            self.https,
+        )
+    }
+
+    /// The `Set-Cookie` that ends the session in the browser.
+    pub(crate) fn end_session_cookie(&self) -> HeaderValue {
+        set_cookie(session_cookie_name(self.https), "", 0, "Lax", self.https)
     }
 }
 
@@ -56,29 +91,30 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// A `Set-Cookie` value: host-only, whole site, never readable by scripts.
-pub(crate) fn set_cookie(
+/// A `Set-Cookie` value: host-only, whole site, never readable by scripts; `Secure` over HTTPS.
+fn set_cookie(
     name: &str,
     value: &str,
     max_age_secs: i64,
     same_site: &str,
+    https: bool,
 ) -> HeaderValue {
-    let text =
-        format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}");
+    let secure = if https { "; Secure" } else { "" };
+    let text = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}"
+    );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
 }
 
 /// Loads the viewer for the pages behind it.
-pub(crate) async fn load(State(_state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn load(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(db) = req.extensions().get::<TenantDb>().cloned() else {
         return axum::response::IntoResponse::into_response(PageError::Internal(
             "pages without a tenant".to_owned(),
         ));
     };
-    let client = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let client = peer_of(&req).map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string());
+    let https = state.transport.https();
     let headers = req.headers();
     let mut viewer = Viewer {
         tenant: db.slug().to_string(),
@@ -86,9 +122,10 @@ pub(crate) async fn load(State(_state): State<AppState>, mut req: Request, next:
         token: None,
         csrf: CsrfToken::generate(),
         client,
+        https,
     };
     let mut stale_session = false;
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+    if let Some(token) = cookie(headers, session_cookie_name(https)) {
         let found = match SessionToken::parse(token) {
             Some(token) => match db
                 .session_by_token_hash(&token.hash(), Timestamp::now())
@@ -110,7 +147,7 @@ pub(crate) async fn load(State(_state): State<AppState>, mut req: Request, next:
     }
     let mut new_csrf_cookie = false;
     if viewer.user.is_none() {
-        match cookie(headers, CSRF_COOKIE).and_then(CsrfToken::parse) {
+        match cookie(headers, csrf_cookie_name(https)).and_then(CsrfToken::parse) {
             Some(csrf) => viewer.csrf = csrf,
             None => new_csrf_cookie = true,
         }
@@ -120,12 +157,21 @@ pub(crate) async fn load(State(_state): State<AppState>, mut req: Request, next:
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     if stale_session {
-        headers.append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, "Lax"));
+        headers.append(
+            header::SET_COOKIE,
+            set_cookie(session_cookie_name(https), "", 0, "Lax", https),
+        );
     }
     if new_csrf_cookie {
         headers.append(
             header::SET_COOKIE,
-            set_cookie(CSRF_COOKIE, csrf.as_str(), 7 * 24 * 3600, "Strict"),
+            set_cookie(
+                csrf_cookie_name(https),
+                csrf.as_str(),
+                7 * 24 * 3600,
+                "Strict",
+                https,
+            ),
         );
     }
     response

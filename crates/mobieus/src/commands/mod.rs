@@ -17,6 +17,10 @@ use mobieus_store::{Store, StoreConfig, TenantDb};
 use serde::Serialize;
 
 pub async fn run(cli: Cli) -> Result {
+    // A server that may not start says so before it opens or creates anything.
+    if let Command::Serve(args) | Command::Demo(args) = &cli.command {
+        serve::front(args)?;
+    }
     let store = Store::open(&StoreConfig {
         data_dir: cli.data_dir.clone(),
         master_key: cli.master_key.clone(),

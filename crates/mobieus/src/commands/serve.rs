@@ -7,6 +7,8 @@ use crate::cli::ServeArgs;
 use crate::error::CliError;
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_store::Store;
+use mobieus_web::serving::{self, IpRange, Peer, TlsListener, Transport};
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub async fn run(store: Store, args: ServeArgs) -> Result {
@@ -19,6 +21,41 @@ pub(super) async fn bind(args: &ServeArgs) -> Result<TcpListener> {
     TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::Io(format!("cannot listen on {}: {e}", args.listen)))
+}
+
+/// How this node faces its clients, with its TLS configuration when it serves HTTPS, or
+/// why it may not start: plain HTTP is for loopback, unless a proxy in front terminates
+/// TLS (`--behind-proxy`). Checked before anything is opened or created.
+pub(super) fn front(args: &ServeArgs) -> Result<(Transport, Option<Arc<rustls::ServerConfig>>)> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let config = serving::tls_config(cert, key).map_err(CliError::usage)?;
+        return Ok((Transport::Tls, Some(config)));
+    }
+    Ok((transport(args)?, None))
+}
+
+fn transport(args: &ServeArgs) -> Result<Transport> {
+    if args.behind_proxy {
+        let trusted = args
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                IpRange::parse(p.trim()).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "--trusted-proxy {p:?} is not an address or a range like 10.0.0.0/8"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Transport::BehindProxy { trusted });
+    }
+    if !args.listen.ip().is_loopback() {
+        return Err(CliError::usage(format!(
+            "refusing to serve plain HTTP on {}: give --tls-cert and --tls-key, or --behind-proxy when a proxy in front terminates TLS (plain HTTP is for loopback)",
+            args.listen
+        )));
+    }
+    Ok(Transport::Loopback)
 }
 
 pub(super) async fn serve(
@@ -41,14 +78,33 @@ pub(super) async fn serve(
             async move { w.run(worker::stopped(stop)).await },
         ))
     };
-    tracing::info!(%addr, "serving the forum at http://<tenant>.localhost:{0}/ and the API at http://<tenant>.localhost:{0}/api/v1", addr.port());
-    let app = mobieus_web::router(mobieus_web::AppState::new(store, guard));
-    // The peer's address reaches the handlers (the login throttle counts by it).
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(worker::stopped(stop))
-        .await
-        .map_err(|e| CliError::Io(format!("server failed: {e}")));
+    let (transport, tls) = front(args)?;
+    let scheme = if matches!(transport, Transport::Loopback) {
+        "http"
+    } else {
+        "https"
+    };
+    tracing::info!(%addr, "serving the forum at {scheme}://<tenant host>:{0}/ and the API at {scheme}://<tenant host>:{0}/api/v1", addr.port());
+    let app = mobieus_web::router(mobieus_web::AppState::serving(store, guard, transport));
+    // The peer's address reaches the handlers (the login throttle counts by it; behind a
+    // proxy, only the proxy's requests are answered).
+    let app = app.into_make_service_with_connect_info::<Peer>();
+    let stopped = worker::stopped(stop);
+    let served = match tls {
+        Some(config) => {
+            let listener =
+                TlsListener::new(listener, config).map_err(|e| CliError::Io(e.to_string()))?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+    }
+    .map_err(|e| CliError::Io(format!("server failed: {e}")));
     if let Some(delivery) = delivery {
         // The worker saw the same signal; it finishes the attempts in flight.
         let _ = delivery.await;
