@@ -126,6 +126,12 @@ impl Store {
         &self.master_key
     }
 
+    /// Readiness: the control database answers and holds this build's migrations (tenant
+    /// databases are migrated as they are opened).
+    pub async fn ready(&self) -> Result<bool> {
+        sqlite::control_ready(&self.control)
+    }
+
     pub async fn tenants(&self) -> Result<Vec<Tenant>> {
         sqlite::list_tenants(&self.control).await
     }

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/site.css", get(pages::stylesheet))
         .route("/assets/site.js", get(pages::script))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/openapi.yaml", get(openapi::yaml))
         .route("/api/openapi.json", get(openapi::json))
         .route("/api/docs", get(docs::page))
@@ -59,4 +60,22 @@ pub fn router(state: AppState) -> Router {
 /// The process is up and serving (no database check: that is readiness, not liveness).
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Ready for traffic: the control database answers and its migrations are this build's.
+/// 503 otherwise (a load balancer sends traffic elsewhere); the cause is logged, not shown.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
+    match state.store.ready().await {
+        Ok(true) => (axum::http::StatusCode::OK, "ready\n"),
+        Ok(false) => {
+            tracing::error!("not ready: the control database's migrations are not this build's");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "not ready: the control database does not answer");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+        }
+    }
 }

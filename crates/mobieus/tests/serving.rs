@@ -163,3 +163,28 @@ async fn behind_a_proxy_only_forwarded_https_from_the_proxy_is_answered() {
     assert_eq!(spoofed.status(), 403);
     server.stop();
 }
+
+#[tokio::test]
+async fn readyz_says_whether_the_database_is_this_builds() {
+    let app = mobieus_testkit::TestApp::start().await;
+    let r = app.get("127.0.0.1", "/readyz", None).await;
+    r.assert_status(200);
+    assert_eq!(r.text, "ready\n");
+    // A later build migrated the control database further: this one is not ready for it.
+    let control = app.data_dir().join("control.db");
+    let conn = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&control))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA user_version = 99")
+        .execute(&conn)
+        .await
+        .unwrap();
+    let r = app.get("127.0.0.1", "/readyz", None).await;
+    r.assert_status(503);
+    assert_eq!(r.text, "not ready\n");
+    app.get("127.0.0.1", "/healthz", None)
+        .await
+        .assert_status(200);
+}

@@ -43,6 +43,11 @@ fn earlier_build_version(conn: &Connection) -> Result<i64> {
 }
 
 /// Applies the migrations `conn`'s database lacks, all in one transaction.
+/// Whether the control database answers and holds every migration of this build.
+pub(crate) fn control_current(conn: &Connection) -> Result<bool> {
+    Ok(version(conn)? == i64::try_from(CONTROL.len()).unwrap_or(i64::MAX))
+}
+
 pub(crate) fn run(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
     let latest = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     // A read first: a database already up to date costs no write lock.

@@ -38,6 +38,11 @@ pub(crate) use webhooks::*;
 use crate::{Page, StoreError};
 use std::path::Path;
 
+/// Whether the control database answers and its migrations are this build's.
+pub(crate) fn control_ready(pool: &Pool) -> Result<bool, StoreError> {
+    pool.read(migrate::control_current)
+}
+
 pub(crate) async fn open_control(path: &Path) -> Result<Pool, StoreError> {
     Pool::open(path, migrate::CONTROL).await
 }
