@@ -13,7 +13,7 @@ use mobieus_core::url_guard::UrlGuard;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::EndpointId;
-use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, Store, TenantDb};
+use mobieus_store::{ClaimedDelivery, DeliveryOutcome, DeliveryState, NewAttempt, Store, TenantDb};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -624,6 +624,10 @@ impl Worker {
             match db.cancel_delivery(claimed, Timestamp::now()).await {
                 Ok(true) => {
                     inner.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+                    inner
+                        .store
+                        .metrics()
+                        .delivery(DeliveryOutcome::Cancelled, None);
                 }
                 Ok(false) => {}
                 Err(e) => {
@@ -741,12 +745,26 @@ impl Worker {
                         }
                     }
                 }
-                for state in states.into_iter().flatten() {
-                    let counter = match state {
-                        DeliveryState::Succeeded => &inner.counters.succeeded,
-                        _ => &inner.counters.failed,
+                let metrics = inner.store.metrics();
+                for (state, item) in states.into_iter().zip(items) {
+                    let Some(state) = state else { continue };
+                    let (counter, outcome) = match state {
+                        DeliveryState::Succeeded => {
+                            (&inner.counters.succeeded, DeliveryOutcome::Succeeded)
+                        }
+                        DeliveryState::Retry { .. } => {
+                            (&inner.counters.failed, DeliveryOutcome::Retrying)
+                        }
+                        DeliveryState::Failed => (&inner.counters.failed, DeliveryOutcome::Failed),
+                        DeliveryState::Cancelled => {
+                            (&inner.counters.failed, DeliveryOutcome::Cancelled)
+                        }
                     };
                     counter.fetch_add(1, Ordering::Relaxed);
+                    metrics.delivery(
+                        outcome,
+                        Some(Duration::from_millis(item.attempt.duration_ms)),
+                    );
                 }
             }
             // The leases run out and the deliveries are tried again.

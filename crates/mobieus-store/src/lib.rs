@@ -8,6 +8,7 @@
 
 mod error;
 mod master_key;
+pub mod metrics;
 mod records;
 mod sqlite;
 mod store;
@@ -15,11 +16,12 @@ mod tenant_db;
 mod work_signal;
 
 pub use error::StoreError;
+pub use metrics::{DeliveryOutcome, Metrics, QueueGauges};
 pub use records::{
     AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryHealth, DeliveryState,
     EndpointRecord, EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt,
-    NewEndpoint, Page, PostFilter, RecordedAttempt, SessionRecord, StoredAnswer, StoredEvent,
-    Tenant, ThreadSummary,
+    NewEndpoint, Page, PostFilter, QueueStats, RecordedAttempt, SessionRecord, StoredAnswer,
+    StoredEvent, Tenant, ThreadSummary,
 };
 pub use store::{FilesMark, Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};

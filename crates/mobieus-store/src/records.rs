@@ -32,6 +32,15 @@ pub struct DeliveryHealth {
     pub disabled_endpoints: u64,
 }
 
+/// One tenant's delivery queue now.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueueStats {
+    pub pending: u64,
+    /// When the oldest pending delivery was made.
+    pub oldest_pending: Option<Timestamp>,
+    pub disabled_endpoints: u64,
+}
+
 /// A thread as the forum's list shows it.
 #[derive(Clone, Debug)]
 pub struct ThreadSummary {

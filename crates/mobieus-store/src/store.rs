@@ -45,6 +45,7 @@ pub struct Store {
     /// may create that tenant a moment later).
     hosts: Arc<RwLock<HashMap<HostName, TenantSlug>>>,
     signal: Arc<WorkSignal>,
+    metrics: Arc<crate::Metrics>,
 }
 
 impl Store {
@@ -65,6 +66,7 @@ impl Store {
             uses: Arc::default(),
             hosts: Arc::default(),
             signal: Arc::default(),
+            metrics: Arc::default(),
         })
     }
 
@@ -79,6 +81,31 @@ impl Store {
         let tenant = sqlite::insert_tenant(&self.control, slug, hosts, Timestamp::now()).await?;
         self.cache(db);
         Ok(tenant)
+    }
+
+    /// This process's counters for `/metrics`.
+    pub fn metrics(&self) -> &Arc<crate::Metrics> {
+        &self.metrics
+    }
+
+    /// The delivery queue across every tenant: pending deliveries, the oldest one's age,
+    /// disabled endpoints. Reads each tenant's database: for `/metrics`, which keeps the
+    /// result for [`crate::metrics::QUEUE_FRESH`].
+    pub async fn queue_gauges(&self, now: Timestamp) -> Result<crate::QueueGauges> {
+        let mut gauges = crate::QueueGauges::default();
+        let mut oldest: Option<Timestamp> = None;
+        for tenant in self.tenants().await? {
+            let stats = self.tenant_db(&tenant.slug).await?.queue_stats().await?;
+            gauges.pending += stats.pending;
+            gauges.endpoints_disabled += stats.disabled_endpoints;
+            if let Some(at) = stats.oldest_pending {
+                oldest = Some(oldest.map_or(at, |o: Timestamp| o.min(at)));
+            }
+        }
+        gauges.oldest_pending_secs = oldest.map_or(0.0, |at| {
+            (now.millis() - at.millis()).max(0) as f64 / 1000.0
+        });
+        Ok(gauges)
     }
 
     /// Raised when a transaction of this process enqueues deliveries.

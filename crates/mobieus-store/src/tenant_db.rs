@@ -7,7 +7,7 @@ use crate::{
     ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, RecordedAttempt, Result,
     SessionRecord, StoredAnswer, StoredEvent,
 };
-use crate::{DeliveryHealth, ThreadSummary, WorkSignal};
+use crate::{DeliveryHealth, QueueStats, ThreadSummary, WorkSignal};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
 use mobieus_domain::event::EventType;
@@ -296,6 +296,11 @@ impl TenantDb {
         now: Timestamp,
     ) -> Result<DeliveryHealth> {
         self.pool.read(|c| sqlite::delivery_health(c, since, now))
+    }
+
+    /// The delivery queue now: pending deliveries, the oldest one, disabled endpoints.
+    pub async fn queue_stats(&self) -> Result<QueueStats> {
+        self.pool.read(sqlite::queue_stats)
     }
 
     /// The audit log, oldest first.

@@ -12,6 +12,7 @@ mod body;
 mod docs;
 mod envelope;
 mod idempotency;
+mod metrics;
 mod openapi;
 mod pages;
 mod problem;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/site.js", get(pages::script))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
         .route("/api/openapi.yaml", get(openapi::yaml))
         .route("/api/openapi.json", get(openapi::json))
         .route("/api/docs", get(docs::page))
@@ -52,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs/redoc.standalone.js", get(docs::redoc_script))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(from_fn_with_state(state.clone(), serving::enforce))
         .layer(from_fn(request_id::assign))
         .with_state(state)

@@ -190,9 +190,10 @@ impl Listener for TlsListener {
     }
 }
 
-/// Health checks pass whatever the transport: load balancers probe over plain HTTP.
+/// Health checks and the metrics pass whatever the transport: load balancers and
+/// Prometheus reach nodes directly, over plain HTTP.
 fn is_probe(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz")
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 /// Behind a proxy, refuses what did not come through it as HTTPS; over HTTPS (here or at

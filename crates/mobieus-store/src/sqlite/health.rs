@@ -1,7 +1,7 @@
 //! The figures of the admin dashboard's webhook health card.
 
 use super::sql::{all, one};
-use crate::{DeliveryHealth, Result};
+use crate::{DeliveryHealth, QueueStats, Result};
 use mobieus_domain::time::Timestamp;
 use rusqlite::Connection;
 
@@ -56,7 +56,17 @@ pub(crate) fn delivery_health(
         }
         health.capped = read == MOST_ATTEMPTS;
     }
-    // Per endpoint, through the (endpoint, status, position) index: the oldest pending
+    let queue = queue_stats(c)?;
+    health.oldest_pending = queue.oldest_pending;
+    health.pending = queue.pending;
+    health.disabled_endpoints = queue.disabled_endpoints;
+    Ok(health)
+}
+
+/// Pending deliveries, the oldest one's creation, and disabled endpoints.
+pub(crate) fn queue_stats(c: &Connection) -> Result<QueueStats> {
+    let mut stats = QueueStats::default();
+    // Per endpoint, through its partial index of pending deliveries: the oldest pending
     // delivery is the first pending one of some endpoint.
     let endpoints: Vec<String> = all(c, "SELECT id FROM webhook_endpoints", [], |r| Ok(r.get(0)?))?;
     for endpoint in endpoints {
@@ -67,26 +77,19 @@ pub(crate) fn delivery_health(
             [&endpoint],
             |r| Ok(r.get(0)?),
         )?;
-        if let Some(at) = oldest {
-            let at = Timestamp::from_millis(at);
-            if health.oldest_pending.is_none_or(|o| at < o) {
-                health.oldest_pending = Some(at);
-            }
+        if let Some(at) = oldest.map(Timestamp::from_millis)
+            && stats.oldest_pending.is_none_or(|o| at < o)
+        {
+            stats.oldest_pending = Some(at);
         }
     }
-    health.pending = one(
-        c,
-        "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'",
-        [],
-        |r| Ok(u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0)),
-    )?
-    .unwrap_or(0);
-    health.disabled_endpoints = one(
-        c,
-        "SELECT count(*) FROM webhook_endpoints WHERE active = 0",
-        [],
-        |r| Ok(u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0)),
-    )?
-    .unwrap_or(0);
-    Ok(health)
+    let count = |sql: &str| -> Result<u64> {
+        Ok(one(c, sql, [], |r| {
+            Ok(u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0))
+        })?
+        .unwrap_or(0))
+    };
+    stats.pending = count("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")?;
+    stats.disabled_endpoints = count("SELECT count(*) FROM webhook_endpoints WHERE active = 0")?;
+    Ok(stats)
 }

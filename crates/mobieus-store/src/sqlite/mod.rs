@@ -30,7 +30,7 @@ pub(crate) use control::{
 };
 pub(crate) use events::{event_by_id, events_page, insert_event};
 pub(crate) use forum::*;
-pub(crate) use health::delivery_health;
+pub(crate) use health::{delivery_health, queue_stats};
 pub(crate) use keys::{api_key_by_hash, api_keys, insert_api_key, revoke_api_key, touch_api_key};
 pub(crate) use queue::*;
 pub(crate) use webhooks::*;

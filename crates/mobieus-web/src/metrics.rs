@@ -1,0 +1,56 @@
+//! `/metrics` in the Prometheus text format, and the middleware that counts every request
+//! by its route's template (never the path as sent: one series per route, not per id).
+
+use crate::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use mobieus_domain::time::Timestamp;
+use std::time::Instant;
+
+pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PATCH" => "PATCH",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
+    let started = Instant::now();
+    let response = next.run(req).await;
+    state.store.metrics().request(
+        &route,
+        method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// The process's figures; the queue's gauges are computed across tenants when older than
+/// [`mobieus_store::metrics::QUEUE_FRESH`].
+pub(crate) async fn render(State(state): State<AppState>) -> Response {
+    let metrics = state.store.metrics();
+    if metrics.fresh_queue().is_none() {
+        match state.store.queue_gauges(Timestamp::now()).await {
+            Ok(gauges) => metrics.set_queue(gauges),
+            Err(e) => tracing::error!(error = %e, "cannot compute the queue's gauges"),
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}
