@@ -102,13 +102,17 @@ pub struct QueueGauges {
     pub endpoints_disabled: u64,
 }
 
-/// Labels of one request counter: route template, method, status.
-type RequestKey = (String, String, u16);
+/// One route's requests: counts by method and status, and their latency.
+#[derive(Debug, Default)]
+struct RouteStats {
+    answered: BTreeMap<(&'static str, u16), u64>,
+    latency: Histogram,
+}
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<RequestKey, u64>>,
-    request_latency: Mutex<BTreeMap<String, std::sync::Arc<Histogram>>>,
+    /// By route template. One lock per request, and no allocation once a route was seen.
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     deliveries: [AtomicU64; 4],
     attempt_latency: Histogram,
     queue: Mutex<Option<(Instant, QueueGauges)>>,
@@ -117,30 +121,17 @@ pub struct Metrics {
 impl Metrics {
     /// One HTTP request answered: `route` is the route's template (`/api/v1/events/{id}`),
     /// never the path as sent (that would make a series per id).
-    pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
-        {
-            let mut requests = self
-                .requests
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match requests.get_mut(&(route.to_owned(), method.to_owned(), status)) {
-                Some(n) => *n += 1,
-                None => {
-                    requests.insert((route.to_owned(), method.to_owned(), status), 1);
-                }
-            }
-        }
-        let histogram = {
-            let mut latency = self
-                .request_latency
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match latency.get(route) {
-                Some(h) => h.clone(),
-                None => latency.entry(route.to_owned()).or_default().clone(),
-            }
+    pub fn request(&self, route: &str, method: &'static str, status: u16, took: Duration) {
+        let mut routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stats = match routes.get_mut(route) {
+            Some(stats) => stats,
+            None => routes.entry(route.to_owned()).or_default(),
         };
-        histogram.observe(took);
+        *stats.answered.entry((method, status)).or_insert(0) += 1;
+        stats.latency.observe(took);
     }
 
     /// One attempt recorded (or a delivery cancelled), and how long the attempt took.
@@ -176,36 +167,30 @@ impl Metrics {
     /// Everything, in the Prometheus text exposition format (0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP mobieus_http_requests_total HTTP requests answered, by route template, method and status.\n");
-        out.push_str("# TYPE mobieus_http_requests_total counter\n");
-        for ((route, method, status), n) in self
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
         {
-            let _ = writeln!(
-                out,
-                "mobieus_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
-                escape(route),
-                escape(method)
-            );
-        }
-        out.push_str("# HELP mobieus_http_request_duration_seconds Time to answer HTTP requests, by route template.\n");
-        out.push_str("# TYPE mobieus_http_request_duration_seconds histogram\n");
-        let latency: Vec<(String, std::sync::Arc<Histogram>)> = self
-            .request_latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (route, h) in latency {
-            h.render(
-                &mut out,
-                "mobieus_http_request_duration_seconds",
-                &format!("route=\"{}\"", escape(&route)),
-            );
+            let routes = self
+                .routes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            out.push_str("# HELP mobieus_http_requests_total HTTP requests answered, by route template, method and status.\n");
+            out.push_str("# TYPE mobieus_http_requests_total counter\n");
+            for (route, stats) in routes.iter() {
+                for ((method, status), n) in &stats.answered {
+                    let _ = writeln!(
+                        out,
+                        "mobieus_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
+                        escape(route)
+                    );
+                }
+            }
+            out.push_str("# HELP mobieus_http_request_duration_seconds Time to answer HTTP requests, by route template.\n");
+            out.push_str("# TYPE mobieus_http_request_duration_seconds histogram\n");
+            for (route, stats) in routes.iter() {
+                let labels = format!("route=\"{}\"", escape(route));
+                stats
+                    .latency
+                    .render(&mut out, "mobieus_http_request_duration_seconds", &labels);
+            }
         }
         out.push_str("# HELP mobieus_webhook_deliveries_total Webhook attempts recorded, by what they left the delivery as.\n");
         out.push_str("# TYPE mobieus_webhook_deliveries_total counter\n");

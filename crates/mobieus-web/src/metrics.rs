@@ -10,10 +10,8 @@ use mobieus_domain::time::Timestamp;
 use std::time::Instant;
 
 pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    // A clone of the template's `Arc`, not of the text.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method: &'static str = match req.method().as_str() {
         "GET" => "GET",
         "POST" => "POST",
@@ -27,7 +25,7 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
     let started = Instant::now();
     let response = next.run(req).await;
     state.store.metrics().request(
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         method,
         response.status().as_u16(),
         started.elapsed(),
