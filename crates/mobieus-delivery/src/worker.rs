@@ -26,6 +26,9 @@ use tokio::time::Instant;
 /// The most deliveries claimed from one tenant at a time, so one busy tenant cannot hold
 /// up the others for long.
 const MAX_BATCH: usize = 256;
+/// Rows of each kind deleted per retention transaction, and transactions per tenant visit.
+const RETENTION_BATCH: u32 = 500;
+const RETENTION_BATCHES: usize = 20;
 /// The most attempts recorded in one transaction.
 const MAX_RECORD: usize = 512;
 /// How long the recorder waits for more attempts to finish before recording fewer than
@@ -46,8 +49,10 @@ pub struct WorkerConfig {
     /// other processes, retries coming due).
     pub poll_interval: Duration,
     /// How often every tenant is looked at, hinted or not (the safety net for a lost
-    /// hint), and expired previous secrets are purged.
+    /// hint), and expired previous secrets and data past retention are purged.
     pub maintenance_interval: Duration,
+    /// Events, deliveries and attempts older than this are deleted (`--retention-days`).
+    pub retention: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -58,6 +63,7 @@ impl Default for WorkerConfig {
             client: ClientSettings::default(),
             poll_interval: Duration::from_secs(1),
             maintenance_interval: Duration::from_secs(300),
+            retention: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -243,7 +249,9 @@ impl Worker {
         Ok(self.summary())
     }
 
-    /// Purges a tenant's previous secrets whose grace window is over.
+    /// Purges a tenant's previous secrets whose grace window is over, and what is older
+    /// than the retention window: in batches of `RETENTION_BATCH`, each a short write
+    /// transaction, at most `RETENTION_BATCHES` per visit (the next sweep goes on).
     async fn purge(&self, db: &TenantDb) {
         match db.purge_expired_secrets(Timestamp::now()).await {
             Ok(0) => {}
@@ -253,6 +261,33 @@ impl Worker {
             Err(e) => {
                 tracing::error!(tenant = %db.slug(), error = %e, "cannot purge expired secrets")
             }
+        }
+        let retention = i64::try_from(self.inner.config.retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = Timestamp::from_millis(Timestamp::now().millis().saturating_sub(retention));
+        let mut total = mobieus_store::Purged::default();
+        for _ in 0..RETENTION_BATCHES {
+            match db.purge_before(cutoff, RETENTION_BATCH).await {
+                Ok(p) if p == mobieus_store::Purged::default() => break,
+                Ok(p) => {
+                    total.deliveries += p.deliveries;
+                    total.attempts += p.attempts;
+                    total.events += p.events;
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %db.slug(), error = %e, "cannot purge data past retention");
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        if total != mobieus_store::Purged::default() {
+            tracing::info!(
+                tenant = %db.slug(),
+                events = total.events,
+                deliveries = total.deliveries,
+                attempts = total.attempts,
+                "purged data past retention"
+            );
         }
     }
 

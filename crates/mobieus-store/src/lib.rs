@@ -23,6 +23,7 @@ pub use records::{
     NewEndpoint, Page, PostFilter, QueueStats, RecordedAttempt, SessionRecord, StoredAnswer,
     StoredEvent, Tenant, ThreadSummary,
 };
+pub use sqlite::Purged;
 pub use store::{FilesMark, Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};
 pub use work_signal::WorkSignal;

@@ -303,6 +303,12 @@ impl TenantDb {
         self.pool.read(sqlite::queue_stats)
     }
 
+    /// Deletes one batch of what is older than `cutoff`: finished deliveries with their
+    /// attempts, and events none of whose deliveries is left. Call until it deletes nothing.
+    pub async fn purge_before(&self, cutoff: Timestamp, batch: u32) -> Result<crate::Purged> {
+        sqlite::purge_before(&self.pool, cutoff, batch).await
+    }
+
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         self.pool.read(sqlite::audit_log)

@@ -184,6 +184,12 @@ pub struct WorkerArgs {
     /// How long a whole attempt may take: connect, send, and read the answer.
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+
+    /// Events, deliveries and attempts older than this many days are deleted by the worker,
+    /// in small batches at each sweep (every 5 minutes).
+    #[arg(long, env = "MOBIEUS_RETENTION_DAYS", value_name = "DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u16).range(1..=3650))]
+    pub retention_days: u16,
 }
 
 fn parse_schedule(s: &str) -> Result<RetrySchedule, String> {

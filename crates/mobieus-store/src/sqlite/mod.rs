@@ -19,6 +19,7 @@ pub(crate) mod idempotency;
 mod keys;
 mod migrate;
 mod queue;
+mod retention;
 mod sql;
 mod webhooks;
 
@@ -33,6 +34,8 @@ pub(crate) use forum::*;
 pub(crate) use health::{delivery_health, queue_stats};
 pub(crate) use keys::{api_key_by_hash, api_keys, insert_api_key, revoke_api_key, touch_api_key};
 pub(crate) use queue::*;
+pub use retention::Purged;
+pub(crate) use retention::purge_before;
 pub(crate) use webhooks::*;
 
 use crate::{Page, StoreError};

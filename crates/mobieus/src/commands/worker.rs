@@ -10,6 +10,7 @@ use mobieus_core::url_guard::{NoResolver, UrlGuard};
 use mobieus_delivery::{ClientSettings, Worker, WorkerConfig};
 use mobieus_domain::webhook::LoopbackPolicy;
 use mobieus_store::Store;
+use std::time::Duration;
 use tokio::sync::watch;
 
 pub async fn run(store: Store, args: WorkerCmdArgs) -> Result {
@@ -67,6 +68,7 @@ pub(super) fn build(
             ca_file: webhooks.webhook_ca_file.clone(),
             idle_per_host: usize::from(args.delivery_concurrency),
         },
+        retention: Duration::from_secs(u64::from(args.retention_days) * 86_400),
         ..WorkerConfig::default()
     };
     Worker::new(store.clone(), guard.clone(), config).map_err(CliError::usage)
