@@ -53,6 +53,9 @@ pub struct WorkerConfig {
     pub maintenance_interval: Duration,
     /// Events, deliveries and attempts older than this are deleted (`--retention-days`).
     pub retention: Duration,
+    /// On shutdown, how long attempts in flight may take to finish before the worker
+    /// stops and releases what it still holds; `None`: the attempt's total timeout.
+    pub shutdown_grace: Option<Duration>,
 }
 
 impl Default for WorkerConfig {
@@ -64,6 +67,7 @@ impl Default for WorkerConfig {
             poll_interval: Duration::from_secs(1),
             maintenance_interval: Duration::from_secs(300),
             retention: Duration::from_secs(30 * 86_400),
+            shutdown_grace: None,
         }
     }
 }
@@ -112,6 +116,11 @@ struct Inner {
     /// Each tenant's database files as the last sweep saw them.
     file_marks: Mutex<HashMap<TenantSlug, Option<mobieus_store::FilesMark>>>,
     sweeps: AtomicU64,
+    /// Deliveries claimed and not yet settled (recorded, cancelled, or given up), by
+    /// tenant: what a stopping worker releases, so another takes them at once instead of
+    /// when their leases run out.
+    outstanding:
+        Mutex<HashMap<TenantSlug, HashMap<mobieus_domain::webhook::DeliveryId, ClaimedDelivery>>>,
     targets: Targets,
     counters: Counters,
 }
@@ -136,6 +145,7 @@ impl Worker {
                 limited: Mutex::default(),
                 file_marks: Mutex::default(),
                 sweeps: AtomicU64::new(0),
+                outstanding: Mutex::default(),
                 targets,
                 counters: Counters::default(),
             }),
@@ -213,7 +223,10 @@ impl Worker {
                 () = tokio::time::sleep_until(next_poll) => {}
             }
         }
-        let deadline = inner.config.client.total_timeout;
+        let deadline = inner
+            .config
+            .shutdown_grace
+            .unwrap_or(inner.config.client.total_timeout);
         if tokio::time::timeout(deadline, async {
             while tasks.join_next().await.is_some() {}
         })
@@ -222,12 +235,73 @@ impl Worker {
         {
             tracing::warn!(
                 left = tasks.len(),
-                "stopping with attempts in flight; they will be claimed again"
+                "stopping with attempts in flight; they are released for another worker"
             );
         }
         drop(tasks);
         drop(record_tx);
         let _ = recorder.await;
+        self.release_outstanding().await;
+    }
+
+    /// Notes claimed deliveries as held until they settle.
+    fn hold(&self, slug: &TenantSlug, claimed: &[ClaimedDelivery]) {
+        if claimed.is_empty() {
+            return;
+        }
+        let mut held = self
+            .inner
+            .outstanding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tenant = held.entry(slug.clone()).or_default();
+        for c in claimed {
+            tenant.insert(c.id.clone(), c.clone());
+        }
+    }
+
+    /// A held delivery settled: recorded (or queued for the recorder, which finishes
+    /// before anything is released), cancelled, or given up to its lease.
+    fn settle(&self, slug: &TenantSlug, id: &mobieus_domain::webhook::DeliveryId) {
+        let mut held = self
+            .inner
+            .outstanding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tenant) = held.get_mut(slug) {
+            tenant.remove(id);
+            if tenant.is_empty() {
+                held.remove(slug);
+            }
+        }
+    }
+
+    /// Ends the leases this stopping worker still holds (claimed and not started, or
+    /// stopped in flight), so they are due again at once. A lease that changed meanwhile
+    /// (another worker's now) is left alone.
+    async fn release_outstanding(&self) {
+        let held = std::mem::take(
+            &mut *self
+                .inner
+                .outstanding
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for (slug, claims) in held {
+            let claims: Vec<ClaimedDelivery> = claims.into_values().collect();
+            let released = match self.inner.store.tenant_db(&slug).await {
+                Ok(db) => db.release_leases(&claims, Timestamp::now()).await,
+                Err(e) => Err(e),
+            };
+            match released {
+                Ok(n) => {
+                    tracing::info!(tenant = %slug, released = n, "released deliveries held at shutdown")
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %slug, error = %e, "cannot release deliveries; their leases run out instead")
+                }
+            }
+        }
     }
 
     /// Delivers everything due now in every tenant, waits for it, and returns (cron mode).
@@ -377,6 +451,7 @@ impl Worker {
             } else {
                 self.note_next_due(&db, checked_at).await;
             }
+            self.hold(db.slug(), &claimed);
             self.count_in_flight(&db, &claimed, &room_before);
             while tasks.try_join_next().is_some() {}
             self.start(db, claimed, permits, tasks, record).await;
@@ -580,6 +655,7 @@ impl Worker {
                 tracing::error!(tenant = %db.slug(), error = %e, "cannot read the batch's events");
                 for c in &claimed {
                     self.landed(db.slug(), &c.endpoint_id);
+                    self.settle(db.slug(), &c.id);
                 }
                 return;
             }
@@ -633,8 +709,9 @@ impl Worker {
                 if let Some(done) = done {
                     // Recording may wait for the recorder; the slot is free already.
                     drop(permit);
-                    let _ = record.send((db, done)).await;
+                    let _ = record.send((db.clone(), done)).await;
                 }
+                worker.settle(db.slug(), &c.id);
             });
         }
     }

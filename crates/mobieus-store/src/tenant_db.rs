@@ -309,6 +309,18 @@ impl TenantDb {
         sqlite::purge_before(&self.pool, cutoff, batch).await
     }
 
+    /// Ends the leases of these claims (a worker stopping before it sent them); a lease
+    /// that changed meanwhile is left alone. How many were released.
+    pub async fn release_leases(
+        &self,
+        claims: &[ClaimedDelivery],
+        now: Timestamp,
+    ) -> Result<usize> {
+        self.pool
+            .write(|c| sqlite::release_leases(c, claims, now))
+            .await
+    }
+
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         self.pool.read(sqlite::audit_log)

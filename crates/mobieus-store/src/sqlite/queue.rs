@@ -320,6 +320,26 @@ pub(crate) fn attempts(c: &Connection, id: &DeliveryId) -> Result<Vec<Attempt>> 
     )
 }
 
+/// Ends the leases of claims a stopping worker still holds, so the deliveries are due
+/// again at once; a lease that changed (another worker's now) is left alone. How many
+/// were released.
+pub(crate) fn release_leases(
+    c: &Connection,
+    claims: &[ClaimedDelivery],
+    now: Timestamp,
+) -> Result<usize> {
+    let mut released = 0;
+    for claim in claims {
+        released += exec(
+            c,
+            "UPDATE webhook_deliveries SET lease_until = NULL, updated_at = ?
+             WHERE id = ? AND status = 'pending' AND lease_until = ?",
+            params![now.millis(), claim.id.as_str(), claim.lease_until.millis()],
+        )?;
+    }
+    Ok(released)
+}
+
 /// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile);
 /// `false` when the claim no longer held.
 pub(crate) fn cancel_delivery(
