@@ -7,6 +7,17 @@ use mobieus_domain::forum::{
 };
 use mobieus_store::TenantDb;
 
+/// The types of a tenant's first 1,000 events in the feed, oldest first.
+pub async fn event_types(db: &TenantDb) -> Vec<String> {
+    db.events_page(&mobieus_store::EventFilter::default(), 0, 1_000)
+        .await
+        .expect("read the feed")
+        .items
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
+}
+
 /// `Actor::Username(username)`.
 pub fn actor(username: &str) -> Actor {
     Actor::Username(Username::parse(username).expect("a valid username"))

@@ -11,21 +11,10 @@
 use mobieus_core::accounts;
 use mobieus_domain::account::Password;
 use mobieus_domain::forum::Username;
-use mobieus_store::{EventFilter, TenantDb};
 use mobieus_testkit::browser::Browser;
-use mobieus_testkit::{TestApp, files_containing};
+use mobieus_testkit::{TestApp, files_containing, fixtures};
 
 const PASSWORD: &str = "correct horse battery";
-
-async fn event_types(db: &TenantDb) -> Vec<String> {
-    db.events_page(&EventFilter::default(), 0, 100)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect()
-}
 
 async fn registered<'a>(app: &'a TestApp, slug: &str, username: &str) -> Browser<'a> {
     let b = Browser::new(app, slug);
@@ -50,7 +39,7 @@ async fn a_visitor_registers_is_logged_in_and_logs_out() {
     let db = app.tenant("alpha").await;
     let b = registered(&app, "alpha", "ann").await;
     let session = b.cookie("mobieus_session").expect("a session cookie");
-    assert_eq!(event_types(&db).await, ["user.joined"]);
+    assert_eq!(fixtures::event_types(&db).await, ["user.joined"]);
 
     let home = b.get("/").await;
     home.assert_status(200);
@@ -135,7 +124,7 @@ async fn bad_registrations_show_the_reason_beside_the_field_and_change_nothing()
         assert!(!r.text.contains(PASSWORD));
     }
     assert!(db.users_page(0, 10).await.unwrap().items.is_empty());
-    assert!(event_types(&db).await.is_empty());
+    assert!(fixtures::event_types(&db).await.is_empty());
 
     registered(&app, "alpha", "ann").await;
     let b = Browser::new(&app, "alpha");
@@ -148,7 +137,7 @@ async fn bad_registrations_show_the_reason_beside_the_field_and_change_nothing()
         .await;
     assert_eq!(taken.status(), 422);
     assert!(taken.text.contains("this username is taken"));
-    assert_eq!(event_types(&db).await, ["user.joined"]);
+    assert_eq!(fixtures::event_types(&db).await, ["user.joined"]);
 }
 
 #[tokio::test]
@@ -290,10 +279,13 @@ async fn a_member_leaves_and_their_sessions_end() {
         "beside the box: {}",
         unconfirmed.text
     );
-    assert_eq!(event_types(&db).await, ["user.joined"]);
+    assert_eq!(fixtures::event_types(&db).await, ["user.joined"]);
     let r = b.submit("/account/leave", &[("confirm", "yes")]).await;
     r.assert_status(303);
-    assert_eq!(event_types(&db).await, ["user.joined", "user.left"]);
+    assert_eq!(
+        fixtures::event_types(&db).await,
+        ["user.joined", "user.left"]
+    );
     // Both browsers are logged out; the name is free again.
     other.get("/account").await.assert_status(303);
     b.get("/account").await.assert_status(303);
@@ -331,7 +323,7 @@ async fn an_admin_made_by_the_operator_logs_in() {
 async fn members_without_a_password_cannot_log_in() {
     let app = TestApp::start().await;
     let db = app.tenant("alpha").await;
-    mobieus_testkit::fixtures::join(&db, "apiuser").await;
+    fixtures::join(&db, "apiuser").await;
     let b = Browser::new(&app, "alpha");
     b.get("/login").await;
     let r = b

@@ -9,21 +9,10 @@
 )]
 
 use mobieus_domain::forum::Role;
-use mobieus_store::{EventFilter, TenantDb};
 use mobieus_testkit::browser::Browser;
 use mobieus_testkit::{TestApp, fixtures};
 
 const PASSWORD: &str = "correct horse battery";
-
-async fn event_types(db: &TenantDb) -> Vec<String> {
-    db.events_page(&EventFilter::default(), 0, 100)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect()
-}
 
 async fn member<'a>(app: &'a TestApp, username: &str) -> Browser<'a> {
     let b = Browser::new(app, "alpha");
@@ -100,7 +89,7 @@ async fn a_member_posts_replies_edits_and_deletes_and_each_is_an_event() {
     assert!(page.text.contains("Deleted by its author."));
     assert!(!page.text.contains("A better reply"));
     assert_eq!(
-        event_types(&db).await,
+        fixtures::event_types(&db).await,
         [
             "user.joined",
             "post.created",
@@ -138,7 +127,10 @@ async fn empty_posts_are_refused_on_the_page_and_nothing_is_written() {
         .await;
     assert_eq!(r.status(), 422);
     assert!(r.text.contains("class=\"field-error\""));
-    assert_eq!(event_types(&db).await, ["user.joined", "post.created"]);
+    assert_eq!(
+        fixtures::event_types(&db).await,
+        ["user.joined", "post.created"]
+    );
 }
 
 #[tokio::test]
@@ -182,7 +174,7 @@ async fn another_members_post_cannot_be_edited_or_deleted() {
         bob.submit(&format!("/t/{thread}/lock"), &[]).await.status(),
         403
     );
-    let types = event_types(&db).await;
+    let types = fixtures::event_types(&db).await;
     assert_eq!(types, ["user.joined", "post.created", "user.joined"]);
 }
 
@@ -248,7 +240,7 @@ async fn moderators_remove_lock_and_ban_from_the_pages() {
         new.text
     );
     assert_eq!(
-        event_types(&db).await,
+        fixtures::event_types(&db).await,
         [
             "user.joined",
             "post.created",
@@ -286,6 +278,6 @@ async fn logged_out_visitors_read_but_are_sent_to_log_in_to_write() {
     );
     assert_eq!(visitor.get("/t/999").await.status(), 404);
     assert_eq!(visitor.get("/t/abc").await.status(), 404);
-    let events = event_types(&db).await;
+    let events = fixtures::event_types(&db).await;
     assert_eq!(events, ["user.joined", "post.created"]);
 }

@@ -61,6 +61,19 @@ pub(crate) fn csrf_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="_csrf" value=(viewer.csrf.as_str()); }
 }
 
+/// A secret shown once: the warning (`lead` in bold, then `rest`), the value in an element
+/// with id `id`, and a button that copies it.
+pub(crate) fn show_once(id: &str, secret: &str, lead: &str, rest: &str) -> Markup {
+    html! {
+        div.flash.ok role="alert" { strong { (lead) " " } (rest) }
+        div.secret {
+            code id=(id) { (secret) }
+            " "
+            button.secondary type="button" data-copy={ "#" (id) } { "Copy" }
+        }
+    }
+}
+
 /// A message under a field, when the server refused its value.
 pub(crate) fn field_error(message: Option<&str>) -> Markup {
     html! {

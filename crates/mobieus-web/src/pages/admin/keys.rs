@@ -4,7 +4,7 @@
 
 use super::{actor, admin, admin_page};
 use crate::pages::PageError;
-use crate::pages::layout::{csrf_field, field_error, html_page, when};
+use crate::pages::layout::{csrf_field, field_error, html_page, show_once, when};
 use crate::pages::session::{Form, Viewer};
 use axum::Extension;
 use axum::extract::Path;
@@ -163,15 +163,7 @@ pub(super) async fn create(
         &form.viewer,
         html! {
             h1 { "Key created" }
-            div.flash.ok role="alert" {
-                strong { "Copy this key now. " }
-                "It is shown only once: mobieus keeps its hash, not the key."
-            }
-            div.secret {
-                code #new-key { (secret) }
-                " "
-                button.secondary type="button" data-copy="#new-key" { "Copy" }
-            }
+            (show_once("new-key", secret, "Copy this key now.", "It is shown only once: mobieus keeps its hash, not the key."))
             p { (minted.record.name) ": " (minted.record.scopes.to_list()) ", " (minted.record.rate_limit.per_minute()) " requests a minute." }
             p { a href="/admin/api-keys" { "Back to the keys" } }
         },

@@ -6,7 +6,7 @@
 use super::{actor, admin, admin_page};
 use crate::AppState;
 use crate::pages::PageError;
-use crate::pages::layout::{csrf_field, field_error, html_page, when};
+use crate::pages::layout::{csrf_field, field_error, html_page, show_once, when};
 use crate::pages::session::{Form, Viewer};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -219,15 +219,7 @@ fn secret_view(viewer: &Viewer, title: &str, e: &Endpoint, secret: &str, note: M
         viewer,
         html! {
             h1 { (title) }
-            div.flash.ok role="alert" {
-                strong { "Copy the signing secret now. " }
-                "It is shown only once; receivers verify signatures with it."
-            }
-            div.secret {
-                code #new-secret { (secret) }
-                " "
-                button.secondary type="button" data-copy="#new-secret" { "Copy" }
-            }
+            (show_once("new-secret", secret, "Copy the signing secret now.", "It is shown only once; receivers verify signatures with it."))
             (note)
             p { a href={ "/admin/webhooks/" (e.id) } { "Go to the endpoint" } }
         },
