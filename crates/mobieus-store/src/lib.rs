@@ -6,6 +6,7 @@
 //! tenant, so an unscoped query cannot be written by accident. SQL lives only in the
 //! backend module (`sqlite` today); callers see domain types.
 
+mod backup;
 mod error;
 mod master_key;
 pub mod metrics;
@@ -15,6 +16,7 @@ mod store;
 mod tenant_db;
 mod work_signal;
 
+pub use backup::BackupSummary;
 pub use error::StoreError;
 pub use metrics::{DeliveryOutcome, Metrics, QueueGauges};
 pub use records::{

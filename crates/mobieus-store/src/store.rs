@@ -32,9 +32,9 @@ impl StoreConfig {
 /// The control database and a cache of open tenant databases. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    control: sqlite::Pool,
+    pub(crate) control: sqlite::Pool,
     master_key: MasterKey,
-    tenants_dir: PathBuf,
+    pub(crate) tenants_dir: PathBuf,
     /// Open tenant databases, with when each was last used; at most `MAX_OPEN`, the least
     /// recently used closed first (ten thousand tenants must not hold ten thousand pools,
     /// and their file descriptors, open).

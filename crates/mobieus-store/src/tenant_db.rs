@@ -321,6 +321,11 @@ impl TenantDb {
             .await
     }
 
+    /// Writes a consistent snapshot of this database to a new file (an online backup).
+    pub fn snapshot_to(&self, file: &Path) -> Result<u64> {
+        self.pool.read(|c| crate::backup::snapshot_db(c, file))
+    }
+
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         self.pool.read(sqlite::audit_log)

@@ -56,6 +56,14 @@ pub enum Command {
     /// Manage the admins who log in to a tenant's web console.
     #[command(subcommand)]
     Admin(AdminCmd),
+    /// Write a consistent snapshot of every database (and master.key, when kept in the data
+    /// dir) to a new directory, while servers and workers run; restore by using it as
+    /// --data-dir.
+    Backup {
+        /// Where to write it: a directory that does not exist yet or is empty.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

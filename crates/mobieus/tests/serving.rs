@@ -188,3 +188,53 @@ async fn readyz_says_whether_the_database_is_this_builds() {
         .await
         .assert_status(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_serving_is_a_data_dir_with_everything() {
+    let (dir, cli) = Cli::in_temp_dir(BIN);
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.run(&["tenant", "create", "beta"]).ok();
+    cli.run(&["forum", "--tenant", "acme", "user", "join", "ann"])
+        .ok();
+    cli.run(&[
+        "key",
+        "create",
+        "--tenant",
+        "acme",
+        "--name",
+        "crm",
+        "--scopes",
+        "events:read",
+    ])
+    .ok();
+    let server = ServeProcess::start(&cli, &[]);
+    let out = dir.path().join("backup");
+    let done = cli.run(&["backup", "--out", out.to_str().unwrap()]);
+    let said = done.ok();
+    assert!(said.contains("2 tenant databases"), "{said}");
+    assert!(said.contains("master.key is in the backup"), "{said}");
+    server.stop();
+    // The backup is a data dir: the same tenants, members, keys and events, and the same
+    // master key (so sealed secrets open).
+    let restored = Cli::new(BIN, &out);
+    assert!(restored.run(&["tenant", "list"]).ok().contains("beta"));
+    assert!(
+        restored
+            .run(&["key", "list", "--tenant", "acme"])
+            .ok()
+            .contains("crm")
+    );
+    assert_eq!(
+        std::fs::read(out.join("master.key")).unwrap(),
+        std::fs::read(cli.data_dir().join("master.key")).unwrap()
+    );
+    let again = restored.run(&["forum", "--tenant", "acme", "user", "join", "ann"]);
+    assert!(again.refused().contains("taken"), "ann is in the backup");
+    // Never over something.
+    let twice = cli.run(&["backup", "--out", out.to_str().unwrap()]);
+    assert!(
+        twice.refused().contains("is not empty"),
+        "{}",
+        twice.refused()
+    );
+}

@@ -34,7 +34,36 @@ pub async fn run(cli: Cli) -> Result {
         Command::Key(cmd) => key::run(&store, cmd).await,
         Command::Forum(args) => forum::run(&store, args).await,
         Command::Admin(cmd) => admin::run(&store, cmd).await,
+        Command::Backup { out } => backup(&store, &out).await,
     }
+}
+
+/// `mobieus backup --out DIR`.
+async fn backup(store: &Store, out: &std::path::Path) -> Result {
+    let occupied = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
+    if occupied {
+        return Err(CliError::usage(format!(
+            "{} is not empty: back up into a new or empty directory",
+            out.display()
+        )));
+    }
+    let done = store.backup_to(out).await?;
+    println!(
+        "backed up the control database and {} tenant databases ({} bytes) to {}",
+        done.tenants,
+        done.bytes,
+        out.display()
+    );
+    if done.master_key_copied {
+        println!(
+            "master.key is in the backup: keep the backup as secret as the data dir (the key opens the webhook secrets)"
+        );
+    } else {
+        println!(
+            "the master key comes from MOBIEUS_MASTER_KEY and is not in the backup: keep it with the backup, or the webhook secrets cannot be opened"
+        );
+    }
+    Ok(())
 }
 
 /// The database of an existing tenant named on the command line.
