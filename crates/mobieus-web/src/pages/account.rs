@@ -1,8 +1,8 @@
 //! Register, log in, log out, and leave (delete one's account).
 
-use super::PageError;
 use super::layout::{csrf_field, field_error, html_page, page, when};
 use super::session::{Form, Viewer};
+use super::{PageError, local_path};
 use axum::Extension;
 use axum::extract::Query;
 use axum::http::header;
@@ -14,13 +14,6 @@ use mobieus_domain::account::Password;
 use mobieus_domain::forum::{Email, Username};
 use mobieus_store::TenantDb;
 use std::collections::HashMap;
-
-/// Where to go after logging in: a path on this site only (never `//host` or a URL).
-fn local_path(next: Option<&String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .cloned()
-        .unwrap_or_else(|| "/".to_owned())
-}
 
 fn login_view(viewer: &Viewer, username: &str, next: &str, error: Option<&str>) -> Markup {
     page(
@@ -45,7 +38,7 @@ pub(super) async fn login_form(
     Extension(viewer): Extension<Viewer>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let next = local_path(query.get("next"));
+    let next = local_path(query.get("next").map_or("/", String::as_str)).to_owned();
     if viewer.user.is_some() {
         return Redirect::to(&next).into_response();
     }
@@ -57,7 +50,7 @@ pub(super) async fn login(
     form: Form,
 ) -> Result<Response, PageError> {
     let username = form.text("username").trim();
-    let next = local_path(Some(&form.text("next").to_owned()));
+    let next = local_path(form.text("next")).to_owned();
     let password = Password::typed(form.text("password"));
     match accounts::login(&db, username, &password, &form.viewer.client).await {
         Ok(session) => {

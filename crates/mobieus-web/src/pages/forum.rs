@@ -2,9 +2,9 @@
 //! deleting one's own posts, and moderation (remove a post with a reason, ban and unban
 //! its author, lock and unlock a thread). Each write is the core use case the CLI calls.
 
-use super::PageError;
 use super::layout::{csrf_field, field_error, html_page, page, when};
 use super::session::{Form, Viewer};
+use super::{PageError, cursor, local_path};
 use axum::Extension;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -26,14 +26,6 @@ fn thread_id(raw: &str) -> Result<ThreadId, PageError> {
 
 fn post_id(raw: &str) -> Result<PostId, PageError> {
     PostId::parse(raw).ok_or(PageError::NotFound("post"))
-}
-
-/// A cursor from the query string: digits only, else the first page.
-fn cursor(query: &HashMap<String, String>, name: &str) -> Option<i64> {
-    query
-        .get(name)
-        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|v| v.parse().ok())
 }
 
 pub(super) async fn threads(
@@ -475,12 +467,7 @@ async fn set_banned(
     } else {
         forum::unban(&db, &name, &by, reason.as_ref()).await?;
     }
-    let back = form.text("back");
-    let back = if back.starts_with('/') && !back.starts_with("//") {
-        back
-    } else {
-        "/"
-    };
+    let back = local_path(form.text("back"));
     Ok(Redirect::to(back).into_response())
 }
 

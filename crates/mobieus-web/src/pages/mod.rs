@@ -22,6 +22,24 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+/// A place on this site to send the browser to: a path, never `//host`, a URL or a
+/// backslash trick; `/` otherwise.
+pub(crate) fn local_path(wanted: &str) -> &str {
+    if wanted.starts_with('/') && !wanted.starts_with("//") && !wanted.contains('\\') {
+        wanted
+    } else {
+        "/"
+    }
+}
+
+/// A position cursor from the query string: digits only, else none (the first page).
+pub(crate) fn cursor(query: &std::collections::HashMap<String, String>, name: &str) -> Option<i64> {
+    query
+        .get(name)
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
+}
+
 /// The pages, behind the tenant of the `Host` (an HTML 404 for an unknown host) and the
 /// visitor's session.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {

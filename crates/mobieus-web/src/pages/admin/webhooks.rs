@@ -318,11 +318,7 @@ async fn log_view(
     query: &HashMap<String, String>,
 ) -> Result<Markup, PageError> {
     let status = query.get("status").and_then(|s| DeliveryStatus::parse(s));
-    let before = query
-        .get("before")
-        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(i64::MAX);
+    let before = crate::pages::cursor(query, "before").unwrap_or(i64::MAX);
     let page = db
         .recent_deliveries(&e.id, status, before, LOG_PAGE)
         .await?;
