@@ -14,12 +14,12 @@ use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{
     EndpointId, EventSelection, LoopbackPolicy, RetrySchedule, WebhookUrl,
 };
-use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, Store, StoreConfig, TenantDb};
+use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, TenantDb};
 use std::time::Duration;
 
-async fn setup() -> (tempfile::TempDir, TenantDb, EndpointId) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::new(dir.path())).await.unwrap();
+async fn setup() -> (mobieus_testkit::db::TestDb, TenantDb, EndpointId) {
+    let dir = mobieus_testkit::db::TestDb::new().await;
+    let store = dir.open().await;
     let slug = TenantSlug::parse("acme").unwrap();
     tenants::create(&store, &slug, &[]).await.unwrap();
     let db = tenants::open(&store, &slug).await.unwrap();

@@ -10,7 +10,7 @@ use mobieus_domain::event::EventType;
 use mobieus_domain::event_examples::example;
 use mobieus_domain::forum::{PostBody, Reason, Role, Title, Username};
 use mobieus_domain::tenant::TenantSlug;
-use mobieus_store::{EventFilter, Store, StoreConfig};
+use mobieus_store::EventFilter;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -28,8 +28,8 @@ fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
 
 #[tokio::test]
 async fn every_example_has_the_members_of_a_real_event_of_its_type() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::new(dir.path())).await.unwrap();
+    let dir = mobieus_testkit::db::TestDb::new().await;
+    let store = dir.open().await;
     let slug = TenantSlug::parse("acme").unwrap();
     tenants::create(&store, &slug, &[]).await.unwrap();
     let db = tenants::open(&store, &slug).await.unwrap();

@@ -114,7 +114,7 @@ struct Inner {
     /// again, so the endpoint's next delivery goes as soon as it has room.
     limited: Mutex<std::collections::HashSet<TenantSlug>>,
     /// Each tenant's database files as the last sweep saw them.
-    file_marks: Mutex<HashMap<TenantSlug, Option<mobieus_store::FilesMark>>>,
+    file_marks: Mutex<HashMap<TenantSlug, Option<mobieus_store::ChangeMark>>>,
     sweeps: AtomicU64,
     /// Deliveries claimed and not yet settled (recorded, cancelled, or given up), by
     /// tenant: what a stopping worker releases, so another takes them at once instead of
@@ -167,6 +167,7 @@ impl Worker {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let inner = &self.inner;
         let signal = inner.store.work_signal().clone();
+        let listening = inner.store.listen_for_work();
         let (record_tx, recorder) = self.recorder();
         let mut tasks = JoinSet::new();
         let mut next_poll = Instant::now();
@@ -182,7 +183,8 @@ impl Worker {
                     next_maintenance = Instant::now() + inner.config.maintenance_interval;
                     match inner.store.tenants().await {
                         Ok(all) => {
-                            due = self.changed_since_last_sweep(all.into_iter().map(|t| t.slug))
+                            let all: Vec<TenantSlug> = all.into_iter().map(|t| t.slug).collect();
+                            due = self.changed_since_last_sweep(all).await;
                         }
                         Err(e) => tracing::error!(error = %e, "cannot list tenants"),
                     }
@@ -242,6 +244,9 @@ impl Worker {
         drop(record_tx);
         let _ = recorder.await;
         self.release_outstanding().await;
+        if let Some(listening) = listening {
+            listening.abort();
+        }
     }
 
     /// Notes claimed deliveries as held until they settle.
@@ -458,12 +463,20 @@ impl Worker {
         }
     }
 
-    /// The tenants a sweep looks at: every one the first time; then those whose database
-    /// files changed since (a tenant nothing was written to cannot have new work, and its
-    /// retries are hinted by the worker that scheduled them). A stat per tenant instead of
-    /// opening its database keeps ten thousand idle tenants nearly free.
-    fn changed_since_last_sweep(&self, all: impl Iterator<Item = TenantSlug>) -> Vec<TenantSlug> {
+    /// The tenants a sweep looks at: every one the first time; then those changed since
+    /// (a tenant nothing was written to cannot have new work, and its retries are hinted
+    /// by the worker that scheduled them). A mark of change per tenant (a stat of its
+    /// files, or one statistics query for all of Postgres's schemas) instead of opening
+    /// its database keeps ten thousand idle tenants nearly free.
+    async fn changed_since_last_sweep(&self, all: Vec<TenantSlug>) -> Vec<TenantSlug> {
         let first = self.inner.sweeps.load(Ordering::Relaxed) == 0;
+        let mut now = match self.inner.store.change_marks(&all).await {
+            Ok(marks) => marks,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the tenants' marks of change; sweeping them all");
+                return all;
+            }
+        };
         let mut marks = self
             .inner
             .file_marks
@@ -471,7 +484,7 @@ impl Worker {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut changed = Vec::new();
         for slug in all {
-            let mark = self.inner.store.tenant_files_mark(&slug);
+            let mark = now.remove(&slug).flatten();
             let before = marks.insert(slug.clone(), mark);
             if first || before != Some(mark) {
                 changed.push(slug);

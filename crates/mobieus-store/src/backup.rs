@@ -48,7 +48,12 @@ impl Store {
             master_key_copied: false,
         };
         let control = out.join("control.db");
-        summary.bytes += self.control.read(|c| snapshot(c, &control))?;
+        let crate::store::Control::Sqlite(pool) = &self.control else {
+            return Err(StoreError::Unsupported(
+                "backups of a Postgres database by mobieus (use pg_dump; see docs/operations.md)",
+            ));
+        };
+        summary.bytes += pool.read(|c| snapshot(c, &control))?;
         for tenant in self.tenants().await? {
             let db = self.tenant_db(&tenant.slug).await?;
             let file = tenants_out.join(format!("{}.db", tenant.slug));

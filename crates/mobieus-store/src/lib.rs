@@ -10,6 +10,7 @@ mod backup;
 mod error;
 mod master_key;
 pub mod metrics;
+mod postgres;
 mod records;
 mod sqlite;
 mod store;
@@ -26,7 +27,7 @@ pub use records::{
     StoredEvent, Tenant, ThreadSummary,
 };
 pub use sqlite::Purged;
-pub use store::{FilesMark, Store, StoreConfig};
+pub use store::{ChangeMark, Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};
 pub use work_signal::WorkSignal;
 

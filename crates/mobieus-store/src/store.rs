@@ -1,7 +1,7 @@
 //! The [`Store`]: the control database, and the door to each tenant's database.
 
-use crate::sqlite;
 use crate::{Result, StoreError, Tenant, TenantDb, WorkSignal};
+use crate::{postgres, sqlite};
 use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::{HostName, TenantSlug};
 use mobieus_domain::time::Timestamp;
@@ -17,6 +17,10 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
     /// The master key for secrets at rest (base64 or hex); `None`: the data dir's key file.
     pub master_key: Option<String>,
+    /// `postgres://…`: the data lives in this Postgres database (a control schema and one
+    /// schema per tenant) instead of SQLite files in the data dir, which then holds only
+    /// the master key file, if that. Several nodes may share it.
+    pub database_url: Option<String>,
 }
 
 impl StoreConfig {
@@ -25,6 +29,7 @@ impl StoreConfig {
         Self {
             data_dir: data_dir.into(),
             master_key: None,
+            database_url: None,
         }
     }
 }
@@ -32,7 +37,7 @@ impl StoreConfig {
 /// The control database and a cache of open tenant databases. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub(crate) control: sqlite::Pool,
+    pub(crate) control: Control,
     master_key: MasterKey,
     pub(crate) tenants_dir: PathBuf,
     /// Open tenant databases, with when each was last used; at most `MAX_OPEN`, the least
@@ -46,6 +51,20 @@ pub struct Store {
     hosts: Arc<RwLock<HashMap<HostName, TenantSlug>>>,
     signal: Arc<WorkSignal>,
     metrics: Arc<crate::Metrics>,
+    /// Postgres: the rows of due work this process read, by tenant, with when it read
+    /// them; a look at the tenant that began after the read answers them (see
+    /// [`Store::set_due`]).
+    due_read: Arc<std::sync::Mutex<DueRead>>,
+}
+
+/// Rows of due work read, by tenant: (when read, row id).
+type DueRead = HashMap<TenantSlug, Vec<(Timestamp, i64)>>;
+
+/// The control database.
+#[derive(Clone, Debug)]
+pub(crate) enum Control {
+    Sqlite(sqlite::Pool),
+    Postgres(postgres::Pg),
 }
 
 impl Store {
@@ -57,7 +76,12 @@ impl Store {
             source,
         })?;
         let master_key = crate::master_key::load(&config.data_dir, config.master_key.as_deref())?;
-        let control = sqlite::open_control(&config.data_dir.join("control.db")).await?;
+        let control = match &config.database_url {
+            Some(url) => Control::Postgres(postgres::open(url, &master_key).await?),
+            None => {
+                Control::Sqlite(sqlite::open_control(&config.data_dir.join("control.db")).await?)
+            }
+        };
         Ok(Self {
             control,
             master_key,
@@ -67,6 +91,7 @@ impl Store {
             hosts: Arc::default(),
             signal: Arc::default(),
             metrics: Arc::default(),
+            due_read: Arc::default(),
         })
     }
 
@@ -77,9 +102,18 @@ impl Store {
             return Err(StoreError::Conflict { what: "tenant" });
         }
         // The database exists and is migrated before any process can find the tenant.
-        let db = self.open_db(slug).await?;
-        let tenant = sqlite::insert_tenant(&self.control, slug, hosts, Timestamp::now()).await?;
-        self.cache(db);
+        let tenant = match &self.control {
+            Control::Sqlite(control) => {
+                let db = self.open_db(slug).await?;
+                let tenant = sqlite::insert_tenant(control, slug, hosts, Timestamp::now()).await?;
+                self.cache(db);
+                tenant
+            }
+            // The schema is made in the transaction that records the tenant.
+            Control::Postgres(pg) => {
+                postgres::insert_tenant(pg, slug, hosts, Timestamp::now()).await?
+            }
+        };
         Ok(tenant)
     }
 
@@ -108,6 +142,16 @@ impl Store {
         Ok(gauges)
     }
 
+    /// Wakes this process's worker when a transaction of another process enqueues
+    /// deliveries (Postgres `LISTEN`); on SQLite, the worker's poll finds them.
+    /// Listens until the handle returned is aborted.
+    pub fn listen_for_work(&self) -> Option<tokio::task::JoinHandle<()>> {
+        match &self.control {
+            Control::Postgres(pg) => Some(postgres::listen::spawn(pg, self.signal.clone())),
+            Control::Sqlite(_) => None,
+        }
+    }
+
     /// Raised when a transaction of this process enqueues deliveries.
     pub fn work_signal(&self) -> &Arc<WorkSignal> {
         &self.signal
@@ -115,12 +159,34 @@ impl Store {
 
     /// The tenants with work due by `now`, by the hints in the control database.
     pub async fn due_tenants(&self, now: Timestamp) -> Result<Vec<TenantSlug>> {
-        sqlite::due_tenants(&self.control, now).await
+        match &self.control {
+            Control::Sqlite(control) => sqlite::due_tenants(control, now).await,
+            Control::Postgres(pg) => {
+                let rows = postgres::due_work(pg, now).await?;
+                let read_at = Timestamp::now();
+                let mut read = self
+                    .due_read
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (id, slug) in rows {
+                    let ids = read.entry(slug).or_default();
+                    if !ids.iter().any(|(_, known)| *known == id) {
+                        ids.push((read_at, id));
+                    }
+                }
+                // With the tenants read earlier and not looked at since.
+                let slugs = read.keys().cloned().collect();
+                Ok(slugs)
+            }
+        }
     }
 
     /// Marks `slug` as having work due by `at` (the earlier of this and any hint there).
     pub async fn hint_due(&self, slug: &TenantSlug, at: Timestamp) -> Result<()> {
-        sqlite::hint_due(&self.control, slug, at).await
+        match &self.control {
+            Control::Sqlite(control) => sqlite::hint_due(control, slug, at).await,
+            Control::Postgres(pg) => postgres::hint_due(pg, slug, at).await,
+        }
     }
 
     /// Records when `slug` next has work due (`None`: nothing pending), as found by a look
@@ -131,17 +197,49 @@ impl Store {
         next: Option<Timestamp>,
         checked_at: Timestamp,
     ) -> Result<()> {
-        sqlite::set_due(&self.control, slug, next, checked_at).await
+        match &self.control {
+            Control::Sqlite(control) => sqlite::set_due(control, slug, next, checked_at).await,
+            Control::Postgres(pg) => {
+                // The rows read before the look began are answered by it; rows read
+                // since (or committed since, not read yet) stay. Should the delete
+                // fail, the rows are read again at the next poll: one more look.
+                let answered = self.take_answered(slug, checked_at);
+                postgres::answer_due(pg, slug, &answered, next).await
+            }
+        }
     }
 
-    /// A mark of a tenant's database files (the database's size and last change, the
-    /// write-ahead log's size): equal marks mean nothing was committed in between, so a
-    /// sweep can pass the tenant by. (Opening and closing connections touch the log's
-    /// time, not its size, so they do not count as writes.)
-    pub fn tenant_files_mark(
+    /// A mark of change of each of these tenants: equal marks mean nothing was
+    /// committed in between, so a sweep can pass the tenant by. SQLite: its database
+    /// files (the database's size and last change, the write-ahead log's size; opening
+    /// and closing connections touch the log's time, not its size, so they do not count
+    /// as writes). Postgres: the rows its schema's tables have had written, by the
+    /// server's statistics, for every tenant in one query.
+    pub async fn change_marks(
         &self,
-        slug: &TenantSlug,
-    ) -> Option<(std::time::SystemTime, u64, u64)> {
+        slugs: &[TenantSlug],
+    ) -> Result<HashMap<TenantSlug, Option<ChangeMark>>> {
+        match &self.control {
+            Control::Sqlite(_) => Ok(slugs
+                .iter()
+                .map(|slug| (slug.clone(), self.tenant_files_mark(slug)))
+                .collect()),
+            Control::Postgres(pg) => {
+                let mut written = postgres::rows_written(pg).await?;
+                Ok(slugs
+                    .iter()
+                    .map(|slug| {
+                        let mark = written
+                            .remove(slug)
+                            .map(|n| (std::time::SystemTime::UNIX_EPOCH, n, 0));
+                        (slug.clone(), mark)
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    fn tenant_files_mark(&self, slug: &TenantSlug) -> Option<ChangeMark> {
         let db = self.tenant_path(slug);
         let meta = std::fs::metadata(&db).ok()?;
         let wal = std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len());
@@ -153,18 +251,53 @@ impl Store {
         &self.master_key
     }
 
+    /// The rows of due work read for `slug` before `checked_at`, taken from those kept.
+    fn take_answered(&self, slug: &TenantSlug, checked_at: Timestamp) -> Vec<i64> {
+        let mut read = self
+            .due_read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(rows) = read.get_mut(slug) else {
+            return Vec::new();
+        };
+        let answered = rows
+            .iter()
+            .filter(|(at, _)| *at < checked_at)
+            .map(|(_, id)| *id)
+            .collect();
+        rows.retain(|(at, _)| *at >= checked_at);
+        if rows.is_empty() {
+            read.remove(slug);
+        }
+        answered
+    }
+
     /// Readiness: the control database answers and holds this build's migrations (tenant
     /// databases are migrated as they are opened).
     pub async fn ready(&self) -> Result<bool> {
-        sqlite::control_ready(&self.control)
+        match &self.control {
+            Control::Sqlite(control) => sqlite::control_ready(control),
+            Control::Postgres(pg) => postgres::ready(pg).await,
+        }
+    }
+
+    /// Whether the data lives in Postgres.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.control, Control::Postgres(_))
     }
 
     pub async fn tenants(&self) -> Result<Vec<Tenant>> {
-        sqlite::list_tenants(&self.control).await
+        match &self.control {
+            Control::Sqlite(control) => sqlite::list_tenants(control).await,
+            Control::Postgres(pg) => postgres::list_tenants(pg).await,
+        }
     }
 
     pub async fn tenant(&self, slug: &TenantSlug) -> Result<Option<Tenant>> {
-        sqlite::tenant_by_slug(&self.control, slug).await
+        match &self.control {
+            Control::Sqlite(control) => sqlite::tenant_by_slug(control, slug).await,
+            Control::Postgres(pg) => postgres::tenant_by_slug(pg, slug).await,
+        }
     }
 
     /// The tenant a request's host names: a configured host, or `<slug>.localhost`.
@@ -179,11 +312,15 @@ impl Store {
         {
             return Ok(Some(slug.clone()));
         }
-        let found = match host.localhost_slug() {
-            Some(slug) => sqlite::tenant_exists(&self.control, &slug)
-                .await?
-                .then_some(slug),
-            None => sqlite::tenant_by_host(&self.control, host).await?,
+        let found = match (host.localhost_slug(), &self.control) {
+            (Some(slug), Control::Sqlite(control)) => {
+                sqlite::tenant_exists(control, &slug).await?.then_some(slug)
+            }
+            (Some(slug), Control::Postgres(pg)) => {
+                postgres::tenant_exists(pg, &slug).await?.then_some(slug)
+            }
+            (None, Control::Sqlite(control)) => sqlite::tenant_by_host(control, host).await?,
+            (None, Control::Postgres(pg)) => postgres::tenant_by_host(pg, host).await?,
         };
         if let Some(slug) = &found {
             self.hosts
@@ -205,13 +342,20 @@ impl Store {
 
     /// Opens (creating and migrating when needed) a tenant's database, uncached.
     async fn open_db(&self, slug: &TenantSlug) -> Result<TenantDb> {
-        TenantDb::open(
-            slug.clone(),
-            &self.tenant_path(slug),
-            self.signal.clone(),
-            self.control.clone(),
-        )
-        .await
+        match &self.control {
+            Control::Sqlite(control) => {
+                TenantDb::open_sqlite(
+                    slug.clone(),
+                    &self.tenant_path(slug),
+                    self.signal.clone(),
+                    control.clone(),
+                )
+                .await
+            }
+            Control::Postgres(pg) => {
+                TenantDb::open_postgres(slug.clone(), pg, self.signal.clone()).await
+            }
+        }
     }
 
     fn tenant_path(&self, slug: &TenantSlug) -> PathBuf {
@@ -266,6 +410,5 @@ fn tenant_file(dir: &Path, slug: &TenantSlug) -> PathBuf {
     dir.join(format!("{}.db", slug.as_str()))
 }
 
-/// A tenant's database files as last seen: the database's last change and size, and the
-/// write-ahead log's size.
-pub type FilesMark = (std::time::SystemTime, u64, u64);
+/// A tenant's mark of change (see [`Store::change_marks`]); only compared for equality.
+pub type ChangeMark = (std::time::SystemTime, u64, u64);

@@ -1,6 +1,10 @@
 //! Tenant-scoped handles: [`TenantDb`] for reads on one tenant's database and
 //! [`TenantTx`] for one write transaction on it. The only way to a tenant's rows.
+//!
+//! Each method runs the same-named query of the tenant's backend: on SQLite, on the
+//! tenant's own file; on Postgres, in a transaction pinned to the tenant's schema.
 
+use crate::postgres::{self, PgTenant, PgTx};
 use crate::sqlite::{self, Tx};
 use crate::{
     ApiKeyRecord, AuditEntry, ClaimedDelivery, EndpointRecord, EventFilter, IdempotencyClaim,
@@ -18,18 +22,71 @@ use mobieus_domain::webhook::{DeliveryId, EndpointId};
 use std::path::Path;
 use std::sync::Arc;
 
+/// A read: on SQLite, on a read connection; on Postgres, in its own transaction.
+macro_rules! read {
+    ($db:expr, $($f:ident)::+($($arg:expr),* $(,)?)) => {
+        match &$db.conn {
+            TenantConn::Sqlite { pool, .. } => pool.read(|c| sqlite::$($f)::+(c $(, $arg)*)),
+            TenantConn::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                let out = postgres::$($f)::+(&mut tx $(, $arg)*).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    };
+}
+
+/// A write of one statement: on SQLite, on the write connection; on Postgres, in its
+/// own transaction.
+macro_rules! write {
+    ($db:expr, $($f:ident)::+($($arg:expr),* $(,)?)) => {
+        match &$db.conn {
+            TenantConn::Sqlite { pool, .. } => {
+                pool.write(|c| sqlite::$($f)::+(c $(, $arg)*)).await
+            }
+            TenantConn::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                let out = postgres::$($f)::+(&mut tx $(, $arg)*).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    };
+}
+
+/// A statement in the open transaction.
+macro_rules! in_tx {
+    ($tx:expr, $($f:ident)::+($($arg:expr),* $(,)?)) => {
+        match &mut $tx.tx {
+            TxConn::Sqlite(tx) => sqlite::$($f)::+(tx.conn() $(, $arg)*),
+            TxConn::Postgres(tx) => postgres::$($f)::+(&mut *tx $(, $arg)*).await,
+        }
+    };
+}
+
+/// Where a tenant's rows live.
+#[derive(Clone, Debug)]
+enum TenantConn {
+    /// Its own file; `control` is the control database, for hints of due work.
+    Sqlite {
+        pool: sqlite::Pool,
+        control: sqlite::Pool,
+    },
+    /// Its own schema.
+    Postgres(PgTenant),
+}
+
 /// One tenant's database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct TenantDb {
     slug: TenantSlug,
-    pool: sqlite::Pool,
+    conn: TenantConn,
     signal: Arc<WorkSignal>,
-    /// The control database, for hints of due work.
-    control: sqlite::Pool,
 }
 
 impl TenantDb {
-    pub(crate) async fn open(
+    pub(crate) async fn open_sqlite(
         slug: TenantSlug,
         path: &Path,
         signal: Arc<WorkSignal>,
@@ -37,15 +94,29 @@ impl TenantDb {
     ) -> Result<Self> {
         Ok(Self {
             slug,
-            pool: sqlite::open_tenant(path).await?,
+            conn: TenantConn::Sqlite {
+                pool: sqlite::open_tenant(path).await?,
+                control,
+            },
             signal,
-            control,
+        })
+    }
+
+    pub(crate) async fn open_postgres(
+        slug: TenantSlug,
+        pg: &postgres::Pg,
+        signal: Arc<WorkSignal>,
+    ) -> Result<Self> {
+        Ok(Self {
+            conn: TenantConn::Postgres(postgres::open_tenant(pg, &slug).await?),
+            slug,
+            signal,
         })
     }
 
     /// When the next pending delivery not in flight is due, if any.
     pub async fn next_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
-        self.pool.read(|c| sqlite::next_due(c, now))
+        read!(self, next_due(now))
     }
 
     pub fn slug(&self) -> &TenantSlug {
@@ -54,11 +125,18 @@ impl TenantDb {
 
     /// Starts a write transaction. Nothing it writes is seen by anyone until `commit`.
     pub async fn begin(&self) -> Result<TenantTx> {
+        let (tx, control) = match &self.conn {
+            TenantConn::Sqlite { pool, control } => (
+                TxConn::Sqlite(sqlite::begin_write(pool).await?),
+                Some(control.clone()),
+            ),
+            TenantConn::Postgres(pg) => (TxConn::Postgres(pg.begin().await?), None),
+        };
         Ok(TenantTx {
             slug: self.slug.clone(),
-            tx: sqlite::begin_write(&self.pool).await?,
+            tx,
             signal: self.signal.clone(),
-            control: self.control.clone(),
+            control,
             enqueued: false,
             endpoints_changed: false,
         })
@@ -70,20 +148,19 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<StoredEvent>> {
-        self.pool
-            .read(|c| sqlite::events_page(c, filter, after, limit))
+        read!(self, events_page(filter, after, limit))
     }
 
     pub async fn event_by_id(&self, id: &str) -> Result<Option<StoredEvent>> {
-        self.pool.read(|c| sqlite::event_by_id(c, id))
+        read!(self, event_by_id(id))
     }
 
     pub async fn users_page(&self, after: i64, limit: u32) -> Result<Page<User>> {
-        self.pool.read(|c| sqlite::users_page(c, after, limit))
+        read!(self, users_page(after, limit))
     }
 
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
-        self.pool.read(|c| sqlite::user_by_id(c, id))
+        read!(self, user_by_id(id))
     }
 
     pub async fn posts_page(
@@ -92,37 +169,36 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<Post>> {
-        self.pool
-            .read(|c| sqlite::posts_page(c, filter, after, limit))
+        read!(self, posts_page(filter, after, limit))
     }
 
     pub async fn post_by_id(&self, id: PostId) -> Result<Option<Post>> {
-        self.pool.read(|c| sqlite::post_by_id(c, id))
+        read!(self, post_by_id(id))
     }
 
     /// Threads newest first, below thread id `before` (`i64::MAX` for the first page).
     pub async fn threads_page(&self, before: i64, limit: u32) -> Result<Page<ThreadSummary>> {
-        self.pool.read(|c| sqlite::threads_page(c, before, limit))
+        read!(self, threads_page(before, limit))
     }
 
     pub async fn thread_by_id(&self, id: ThreadId) -> Result<Option<Thread>> {
-        self.pool.read(|c| sqlite::thread_by_id(c, id))
+        read!(self, thread_by_id(id))
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        self.pool.read(sqlite::api_keys)
+        read!(self, api_keys())
     }
 
     pub async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>> {
-        self.pool.read(|c| sqlite::api_key_by_hash(c, hash))
+        read!(self, api_key_by_hash(hash))
     }
 
     pub async fn endpoints_page(&self, after: i64, limit: u32) -> Result<Page<EndpointRecord>> {
-        self.pool.read(|c| sqlite::endpoints_page(c, after, limit))
+        read!(self, endpoints_page(after, limit))
     }
 
     pub async fn endpoint_by_id(&self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
-        self.pool.read(|c| sqlite::endpoint_by_id(c, id))
+        read!(self, endpoint_by_id(id))
     }
 
     /// The deliveries written for an event: (delivery, endpoint, status).
@@ -130,7 +206,7 @@ impl TenantDb {
         &self,
         event_id: &str,
     ) -> Result<Vec<(DeliveryId, EndpointId, String)>> {
-        self.pool.read(|c| sqlite::deliveries_of_event(c, event_id))
+        read!(self, deliveries_of_event(event_id))
     }
 
     /// Leases up to `batch` due deliveries until `lease_until`, oldest first, no endpoint
@@ -143,24 +219,49 @@ impl TenantDb {
         room: &[(EndpointId, u32)],
         default_room: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
-        sqlite::claim_due(&self.pool, now, lease_until, batch, room, default_room).await
+        match &self.conn {
+            TenantConn::Sqlite { pool, .. } => {
+                sqlite::claim_due(pool, now, lease_until, batch, room, default_room).await
+            }
+            TenantConn::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                let claimed =
+                    postgres::claim_due(&mut tx, now, lease_until, batch, room, default_room)
+                        .await?;
+                if !claimed.is_empty() {
+                    // Should this worker die with the claims, they are due again when
+                    // their lease runs out: a row of due work says so to the others.
+                    postgres::hint_due_in(&mut tx, &self.slug, lease_until).await?;
+                }
+                tx.commit().await?;
+                Ok(claimed)
+            }
+        }
     }
 
     /// Drops previous signing secrets whose grace window is over; returns how many went.
     pub async fn purge_expired_secrets(&self, now: Timestamp) -> Result<u64> {
         // The backend reads before it writes.
-        sqlite::purge_expired_secrets(&self.pool, now).await
+        match &self.conn {
+            TenantConn::Sqlite { pool, .. } => sqlite::purge_expired_secrets(pool, now).await,
+            TenantConn::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                let n = postgres::purge_expired_secrets(&mut tx, now).await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+        }
     }
 
     /// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile);
     /// `false` when the claim no longer held.
     pub async fn cancel_delivery(&self, claimed: &ClaimedDelivery, now: Timestamp) -> Result<bool> {
-        self.pool.read(|c| sqlite::cancel_delivery(c, claimed, now))
+        read!(self, cancel_delivery(claimed, now))
     }
 
     /// The type of an event and its stored JSON: the exact body its deliveries send.
     pub async fn event_json(&self, event_id: &str) -> Result<Option<(String, String)>> {
-        self.pool.read(|c| sqlite::event_json(c, event_id))
+        read!(self, event_json(event_id))
     }
 
     /// The type and stored JSON of each of these events, by id (one query for a batch).
@@ -168,7 +269,7 @@ impl TenantDb {
         &self,
         ids: &[&str],
     ) -> Result<std::collections::HashMap<String, (String, String)>> {
-        self.pool.read(|c| sqlite::event_jsons(c, ids))
+        read!(self, event_jsons(ids))
     }
 
     /// An endpoint's deliveries, oldest first, optionally of one status.
@@ -179,8 +280,7 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
-        self.pool
-            .read(|c| sqlite::deliveries_page(c, endpoint, status, after, limit, false))
+        read!(self, deliveries_page(endpoint, status, after, limit, false))
     }
 
     /// An endpoint's deliveries newest first, before position `before` (`i64::MAX` for the
@@ -192,8 +292,7 @@ impl TenantDb {
         before: i64,
         limit: u32,
     ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
-        self.pool
-            .read(|c| sqlite::deliveries_page(c, endpoint, status, before, limit, true))
+        read!(self, deliveries_page(endpoint, status, before, limit, true))
     }
 
     /// One delivery of an endpoint.
@@ -202,12 +301,12 @@ impl TenantDb {
         endpoint: &EndpointId,
         id: &DeliveryId,
     ) -> Result<Option<mobieus_domain::webhook::Delivery>> {
-        self.pool.read(|c| sqlite::delivery_by_id(c, endpoint, id))
+        read!(self, delivery_by_id(endpoint, id))
     }
 
     /// A delivery's attempts, in order.
     pub async fn attempts(&self, id: &DeliveryId) -> Result<Vec<mobieus_domain::webhook::Attempt>> {
-        self.pool.read(|c| sqlite::attempts(c, id))
+        read!(self, attempts(id))
     }
 
     /// Claims an idempotency key for a request with this fingerprint (see
@@ -222,19 +321,17 @@ impl TenantDb {
         const DAY_MS: i64 = 24 * 3600 * 1000;
         // A first request that has not finished in a minute died with its process.
         const STALE_MS: i64 = 60 * 1000;
-        self.pool
-            .write(|c| {
-                sqlite::idempotency::claim(
-                    c,
-                    key_id,
-                    key,
-                    fingerprint,
-                    now,
-                    now.plus_millis(-DAY_MS),
-                    now.plus_millis(-STALE_MS),
-                )
-            })
-            .await
+        write!(
+            self,
+            idempotency::claim(
+                key_id,
+                key,
+                fingerprint,
+                now,
+                now.plus_millis(-DAY_MS),
+                now.plus_millis(-STALE_MS),
+            )
+        )
     }
 
     /// Keeps the first answer given for an idempotency key.
@@ -245,9 +342,7 @@ impl TenantDb {
         token: i64,
         answer: &StoredAnswer,
     ) -> Result<()> {
-        self.pool
-            .write(|c| sqlite::idempotency::complete(c, key_id, key, token, answer))
-            .await
+        write!(self, idempotency::complete(key_id, key, token, answer))
     }
 
     /// Forgets an idempotency key whose request did not succeed.
@@ -257,9 +352,7 @@ impl TenantDb {
         key: &str,
         token: i64,
     ) -> Result<()> {
-        self.pool
-            .write(|c| sqlite::idempotency::release(c, key_id, key, token))
-            .await
+        write!(self, idempotency::release(key_id, key, token))
     }
 
     /// The live session whose token has this hash, with its member.
@@ -268,13 +361,12 @@ impl TenantDb {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<SessionRecord>> {
-        self.pool
-            .read(|c| sqlite::session_by_token_hash(c, token_hash, now))
+        read!(self, session_by_token_hash(token_hash, now))
     }
 
     /// The current member with this username and their password hash, if any.
     pub async fn login_candidate(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
-        self.pool.read(|c| sqlite::login_candidate(c, username))
+        read!(self, login_candidate(username))
     }
 
     /// Failed logins for a username (lower-cased) from a client since `since`, oldest first.
@@ -284,8 +376,7 @@ impl TenantDb {
         client: &str,
         since: Timestamp,
     ) -> Result<Vec<Timestamp>> {
-        self.pool
-            .read(|c| sqlite::login_failures(c, username, client, since))
+        read!(self, login_failures(username, client, since))
     }
 
     /// Webhook delivery since `since`: attempts by outcome and hour, the oldest pending
@@ -295,18 +386,26 @@ impl TenantDb {
         since: Timestamp,
         now: Timestamp,
     ) -> Result<DeliveryHealth> {
-        self.pool.read(|c| sqlite::delivery_health(c, since, now))
+        read!(self, delivery_health(since, now))
     }
 
     /// The delivery queue now: pending deliveries, the oldest one, disabled endpoints.
     pub async fn queue_stats(&self) -> Result<QueueStats> {
-        self.pool.read(sqlite::queue_stats)
+        read!(self, queue_stats())
     }
 
     /// Deletes one batch of what is older than `cutoff`: finished deliveries with their
     /// attempts, and events none of whose deliveries is left. Call until it deletes nothing.
     pub async fn purge_before(&self, cutoff: Timestamp, batch: u32) -> Result<crate::Purged> {
-        sqlite::purge_before(&self.pool, cutoff, batch).await
+        match &self.conn {
+            TenantConn::Sqlite { pool, .. } => sqlite::purge_before(pool, cutoff, batch).await,
+            TenantConn::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                let purged = postgres::purge_before(&mut tx, cutoff, batch).await?;
+                tx.commit().await?;
+                Ok(purged)
+            }
+        }
     }
 
     /// Ends the leases of these claims (a worker stopping before it sent them); a lease
@@ -316,19 +415,23 @@ impl TenantDb {
         claims: &[ClaimedDelivery],
         now: Timestamp,
     ) -> Result<usize> {
-        self.pool
-            .write(|c| sqlite::release_leases(c, claims, now))
-            .await
+        write!(self, release_leases(claims, now))
     }
 
-    /// Writes a consistent snapshot of this database to a new file (an online backup).
+    /// Writes a consistent snapshot of this database to a new file (an online backup);
+    /// SQLite only (a Postgres database is backed up with Postgres's own tools).
     pub fn snapshot_to(&self, file: &Path) -> Result<u64> {
-        self.pool.read(|c| crate::backup::snapshot_db(c, file))
+        match &self.conn {
+            TenantConn::Sqlite { pool, .. } => pool.read(|c| crate::backup::snapshot_db(c, file)),
+            TenantConn::Postgres(_) => Err(crate::StoreError::Unsupported(
+                "a file snapshot of a Postgres schema (use pg_dump)",
+            )),
+        }
     }
 
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        self.pool.read(sqlite::audit_log)
+        read!(self, audit_log())
     }
 
     /// Records that a key was used at `at`, unless that was already recorded after `stale_before`.
@@ -338,19 +441,25 @@ impl TenantDb {
         at: Timestamp,
         stale_before: Timestamp,
     ) -> Result<()> {
-        self.pool
-            .write(|c| sqlite::touch_api_key(c, id, at, stale_before))
-            .await
+        write!(self, touch_api_key(id, at, stale_before))
     }
+}
+
+/// The open transaction of a [`TenantTx`].
+#[derive(Debug)]
+enum TxConn {
+    Sqlite(Tx),
+    Postgres(PgTx),
 }
 
 /// One write transaction on one tenant's database. Dropped without `commit`, it rolls back.
 #[derive(Debug)]
 pub struct TenantTx {
     slug: TenantSlug,
-    tx: Tx,
+    tx: TxConn,
     signal: Arc<WorkSignal>,
-    control: sqlite::Pool,
+    /// SQLite's control database, for hints of due work left after the commit.
+    control: Option<sqlite::Pool>,
     /// Whether this transaction made a delivery due; the worker is woken on commit.
     enqueued: bool,
     /// Whether it changed an endpoint; the worker's cached targets go stale on commit.
@@ -363,14 +472,26 @@ impl TenantTx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
+        match self.tx {
+            TxConn::Sqlite(tx) => tx.commit().await?,
+            TxConn::Postgres(mut tx) => {
+                if self.enqueued {
+                    // In the transaction: no commit can leave its work unknown to the
+                    // workers of other nodes, and those listening are woken at once.
+                    postgres::hint_due_in(&mut tx, &self.slug, Timestamp::now()).await?;
+                    postgres::notify_work(&mut tx, &self.slug).await?;
+                }
+                tx.commit().await?;
+            }
+        }
         if self.endpoints_changed {
             self.signal.endpoints_changed();
         }
         if self.enqueued {
             self.signal.raise(&self.slug);
-            if self.signal.hints_wanted()
-                && let Err(e) = sqlite::hint_due(&self.control, &self.slug, Timestamp::now()).await
+            if let Some(control) = &self.control
+                && self.signal.hints_wanted()
+                && let Err(e) = sqlite::hint_due(control, &self.slug, Timestamp::now()).await
             {
                 // Committed all the same: a worker's sweep finds the work a little later.
                 tracing::warn!(tenant = %self.slug, error = %e, "cannot leave a hint of due work");
@@ -380,11 +501,11 @@ impl TenantTx {
     }
 
     pub async fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        sqlite::user_by_username(self.tx.conn(), username)
+        in_tx!(self, user_by_username(username))
     }
 
     pub async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
-        sqlite::user_by_id(self.tx.conn(), id)
+        in_tx!(self, user_by_id(id))
     }
 
     pub async fn insert_user(
@@ -393,11 +514,11 @@ impl TenantTx {
         email: Option<&str>,
         at: Timestamp,
     ) -> Result<UserId> {
-        sqlite::insert_user(self.tx.conn(), username, email, at)
+        in_tx!(self, insert_user(username, email, at))
     }
 
     pub async fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<()> {
-        sqlite::set_password_hash(self.tx.conn(), id, hash)
+        in_tx!(self, set_password_hash(id, hash))
     }
 
     pub async fn insert_session(
@@ -408,23 +529,19 @@ impl TenantTx {
         created_at: Timestamp,
         expires_at: Timestamp,
     ) -> Result<()> {
-        sqlite::purge_expired_sessions(self.tx.conn(), created_at)?;
-        sqlite::insert_session(
-            self.tx.conn(),
-            token_hash,
-            user,
-            csrf_token,
-            created_at,
-            expires_at,
+        in_tx!(self, purge_expired_sessions(created_at))?;
+        in_tx!(
+            self,
+            insert_session(token_hash, user, csrf_token, created_at, expires_at,)
         )
     }
 
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
-        sqlite::delete_session(self.tx.conn(), token_hash)
+        in_tx!(self, delete_session(token_hash))
     }
 
     pub async fn delete_user_sessions(&mut self, user: UserId) -> Result<()> {
-        sqlite::delete_user_sessions(self.tx.conn(), user)
+        in_tx!(self, delete_user_sessions(user))
     }
 
     /// Counts a failed login and forgets those older than `forget_before`.
@@ -435,23 +552,26 @@ impl TenantTx {
         at: Timestamp,
         forget_before: Timestamp,
     ) -> Result<()> {
-        sqlite::insert_login_failure(self.tx.conn(), username, client, at, forget_before)
+        in_tx!(
+            self,
+            insert_login_failure(username, client, at, forget_before)
+        )
     }
 
     pub async fn clear_login_failures(&mut self, username: &str, client: &str) -> Result<()> {
-        sqlite::clear_login_failures(self.tx.conn(), username, client)
+        in_tx!(self, clear_login_failures(username, client))
     }
 
     pub async fn set_user_left(&mut self, id: UserId, at: Timestamp) -> Result<()> {
-        sqlite::set_user_left(self.tx.conn(), id, at)
+        in_tx!(self, set_user_left(id, at))
     }
 
     pub async fn set_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
-        sqlite::set_user_role(self.tx.conn(), id, role)
+        in_tx!(self, set_user_role(id, role))
     }
 
     pub async fn set_user_banned(&mut self, id: UserId, banned: bool) -> Result<()> {
-        sqlite::set_user_banned(self.tx.conn(), id, banned)
+        in_tx!(self, set_user_banned(id, banned))
     }
 
     pub async fn insert_thread(
@@ -460,15 +580,15 @@ impl TenantTx {
         author: UserId,
         at: Timestamp,
     ) -> Result<ThreadId> {
-        sqlite::insert_thread(self.tx.conn(), title, author, at)
+        in_tx!(self, insert_thread(title, author, at))
     }
 
     pub async fn thread_by_id(&mut self, id: ThreadId) -> Result<Option<Thread>> {
-        sqlite::thread_by_id(self.tx.conn(), id)
+        in_tx!(self, thread_by_id(id))
     }
 
     pub async fn set_thread_locked(&mut self, id: ThreadId, locked: bool) -> Result<()> {
-        sqlite::set_thread_locked(self.tx.conn(), id, locked)
+        in_tx!(self, set_thread_locked(id, locked))
     }
 
     pub async fn insert_post(
@@ -479,16 +599,16 @@ impl TenantTx {
         opens_thread: bool,
         at: Timestamp,
     ) -> Result<PostId> {
-        sqlite::insert_post(self.tx.conn(), thread, author, body, opens_thread, at)
+        in_tx!(self, insert_post(thread, author, body, opens_thread, at))
     }
 
     pub async fn post_by_id(&mut self, id: PostId) -> Result<Option<Post>> {
-        sqlite::post_by_id(self.tx.conn(), id)
+        in_tx!(self, post_by_id(id))
     }
 
     /// The stored body of a post, whatever its status.
     pub async fn post_body(&mut self, id: PostId) -> Result<Option<String>> {
-        sqlite::post_body(self.tx.conn(), id)
+        in_tx!(self, post_body(id))
     }
 
     /// Replaces a post's body and keeps the old one in its edit history.
@@ -500,49 +620,49 @@ impl TenantTx {
         by: UserId,
         at: Timestamp,
     ) -> Result<()> {
-        sqlite::insert_revision(self.tx.conn(), id, old_body, by, at)?;
-        sqlite::set_post_body(self.tx.conn(), id, new_body, at)
+        in_tx!(self, insert_revision(id, old_body, by, at))?;
+        in_tx!(self, set_post_body(id, new_body, at))
     }
 
     pub async fn set_post_status(&mut self, id: PostId, status: PostStatus) -> Result<()> {
-        sqlite::set_post_status(self.tx.conn(), id, status)
+        in_tx!(self, set_post_status(id, status))
     }
 
     pub async fn insert_moderation(&mut self, record: &ModerationRecord<'_>) -> Result<()> {
-        sqlite::insert_moderation(self.tx.conn(), record)
+        in_tx!(self, insert_moderation(record))
     }
 
     /// Appends a public event to the feed with its JSON as given; returns its position.
     pub async fn insert_event(&mut self, event: &Event, json: &str) -> Result<i64> {
-        sqlite::insert_event(self.tx.conn(), event, json)
+        in_tx!(self, insert_event(event, json))
     }
 
     pub async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<()> {
-        sqlite::insert_api_key(self.tx.conn(), key)
+        in_tx!(self, insert_api_key(key))
     }
 
     pub async fn api_keys(&mut self) -> Result<Vec<ApiKeyRecord>> {
-        sqlite::api_keys(self.tx.conn())
+        in_tx!(self, api_keys())
     }
 
     /// Revokes a key; `false` when there is no such unrevoked key.
     pub async fn revoke_api_key(&mut self, id: &ApiKeyId, at: Timestamp) -> Result<bool> {
-        sqlite::revoke_api_key(self.tx.conn(), id, at)
+        in_tx!(self, revoke_api_key(id, at))
     }
 
     pub async fn insert_endpoint(&mut self, new: &NewEndpoint) -> Result<()> {
         self.endpoints_changed = true;
-        sqlite::insert_endpoint(self.tx.conn(), new)
+        in_tx!(self, insert_endpoint(new))
     }
 
     pub async fn endpoint_by_id(&mut self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
-        sqlite::endpoint_by_id(self.tx.conn(), id)
+        in_tx!(self, endpoint_by_id(id))
     }
 
     /// Deletes an endpoint and its deliveries; `false` when there is none.
     pub async fn delete_endpoint(&mut self, id: &EndpointId) -> Result<bool> {
         self.endpoints_changed = true;
-        sqlite::delete_endpoint(self.tx.conn(), id)
+        in_tx!(self, delete_endpoint(id))
     }
 
     /// Replaces an endpoint's sealed secret, keeping the previous one until `previous_expires_at`.
@@ -555,19 +675,15 @@ impl TenantTx {
         at: Timestamp,
     ) -> Result<()> {
         self.endpoints_changed = true;
-        sqlite::rotate_secret(
-            self.tx.conn(),
-            id,
-            sealed_new,
-            sealed_previous,
-            previous_expires_at,
-            at,
+        in_tx!(
+            self,
+            rotate_secret(id, sealed_new, sealed_previous, previous_expires_at, at,)
         )
     }
 
     /// The active endpoints subscribed to events of type `t`.
     pub async fn subscribed_endpoints(&mut self, t: EventType) -> Result<Vec<EndpointId>> {
-        sqlite::subscribed_endpoints(self.tx.conn(), t)
+        in_tx!(self, subscribed_endpoints(t))
     }
 
     /// Pending deliveries of `event_id` to each of `endpoints`, due at `at`.
@@ -581,7 +697,7 @@ impl TenantTx {
             return Ok(Vec::new());
         }
         self.enqueued = true;
-        sqlite::insert_deliveries(self.tx.conn(), event_id, endpoints, at)
+        in_tx!(self, insert_deliveries(event_id, endpoints, at))
     }
 
     /// A pending delivery of `event_id` to `endpoint`, due at `at`.
@@ -608,11 +724,11 @@ impl TenantTx {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<String>> {
-        sqlite::events_to_recover(self.tx.conn(), endpoint, since, until, limit)
+        in_tx!(self, events_to_recover(endpoint, since, until, limit))
     }
 
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
-        sqlite::insert_audit(self.tx.conn(), entry)
+        in_tx!(self, insert_audit(entry))
     }
 
     /// Records attempts with their deliveries' next states where the claim still holds
@@ -622,7 +738,7 @@ impl TenantTx {
         items: &[RecordedAttempt<'_>],
         now: Timestamp,
     ) -> Result<Vec<bool>> {
-        sqlite::record_attempts(self.tx.conn(), items, now)
+        in_tx!(self, record_attempts(items, now))
     }
 
     /// The consecutive failure counts of these endpoints, by id.
@@ -630,7 +746,7 @@ impl TenantTx {
         &mut self,
         ids: &[&EndpointId],
     ) -> Result<std::collections::HashMap<String, u32>> {
-        sqlite::endpoint_failure_counts(self.tx.conn(), ids)
+        in_tx!(self, endpoint_failure_counts(ids))
     }
 
     /// Counts a batch's results against an endpoint (see the backend); returns the
@@ -641,7 +757,7 @@ impl TenantTx {
         reset: bool,
         failures: u32,
     ) -> Result<u32> {
-        sqlite::count_endpoint_results(self.tx.conn(), id, reset, failures)
+        in_tx!(self, count_endpoint_results(id, reset, failures))
     }
 
     /// Disables an active endpoint; `false` when it was already inactive.
@@ -652,7 +768,7 @@ impl TenantTx {
         now: Timestamp,
     ) -> Result<bool> {
         self.endpoints_changed = true;
-        sqlite::disable_endpoint(self.tx.conn(), id, reason, now)
+        in_tx!(self, disable_endpoint(id, reason, now))
     }
 
     /// Saves an endpoint's url, label, events, active state and failure count.
@@ -661,6 +777,6 @@ impl TenantTx {
         endpoint: &mobieus_domain::webhook::Endpoint,
     ) -> Result<()> {
         self.endpoints_changed = true;
-        sqlite::save_endpoint(self.tx.conn(), endpoint)
+        in_tx!(self, save_endpoint(endpoint))
     }
 }

@@ -19,6 +19,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod db;
 pub mod dns;
 pub mod faulty;
 pub mod fixtures;
@@ -37,7 +38,7 @@ use mobieus_domain::api_key::{KeyMode, RateLimit};
 use mobieus_domain::scope::Scopes;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::webhook::LoopbackPolicy;
-use mobieus_store::{Store, StoreConfig, TenantDb};
+use mobieus_store::{Store, TenantDb};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -53,8 +54,8 @@ pub struct TestApp {
     client: reqwest::Client,
     server: JoinHandle<()>,
     worker: Option<(mobieus_delivery::Worker, JoinHandle<()>)>,
-    // Declared last so the server stops before its files go.
-    data_dir: tempfile::TempDir,
+    // Declared last so the server stops before its database goes.
+    db: db::TestDb,
 }
 
 /// How a [`TestApp`] runs: the SSRF guard the API and worker share, and whether the
@@ -106,16 +107,21 @@ impl TestApp {
         Self::start_with(TestOptions::default()).await
     }
 
-    /// Like [`TestApp::start`], with the guard and worker of `options`.
+    /// Like [`TestApp::start`], with the guard and worker of `options`, on the backend
+    /// the environment selects (see [`db::TestDb::new`]).
     pub async fn start_with(options: TestOptions) -> Self {
+        Self::start_on(db::TestDb::new().await, options).await
+    }
+
+    /// Like [`TestApp::start_with`], on SQLite whatever the environment: for tests that
+    /// look at the database files themselves.
+    pub async fn start_sqlite_with(options: TestOptions) -> Self {
+        Self::start_on(db::TestDb::sqlite(), options).await
+    }
+
+    async fn start_on(db: db::TestDb, options: TestOptions) -> Self {
         mobieus_delivery::install_crypto();
-        let data_dir = tempfile::Builder::new()
-            .prefix("mobieus-test-")
-            .tempdir()
-            .expect("create a temp data dir");
-        let store = Store::open(&StoreConfig::new(data_dir.path()))
-            .await
-            .expect("open the store");
+        let store = db.open().await;
         let guard = UrlGuard::new(options.dns.clone(), options.loopback);
         let worker = options.worker.map(|config| {
             let worker = mobieus_delivery::Worker::new(store.clone(), guard.clone(), config)
@@ -149,7 +155,7 @@ impl TestApp {
             client: client(),
             server,
             worker,
-            data_dir,
+            db,
         }
     }
 
@@ -173,9 +179,15 @@ impl TestApp {
         &self.store
     }
 
-    /// The temporary data dir (`control.db`, `tenants/<slug>.db`).
+    /// The temporary data dir (`control.db`, `tenants/<slug>.db`; with Postgres, only
+    /// the master key file).
     pub fn data_dir(&self) -> &Path {
-        self.data_dir.path()
+        self.db.data_dir()
+    }
+
+    /// The test's database.
+    pub fn db(&self) -> &db::TestDb {
+        &self.db
     }
 
     /// The `Host` header that reaches a tenant in development: `<slug>.localhost`.

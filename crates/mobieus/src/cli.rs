@@ -32,8 +32,31 @@ pub struct Cli {
     )]
     pub master_key: Option<String>,
 
+    /// Keep the data in PostgreSQL instead of SQLite files: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
+    /// (a control schema and one schema per tenant, shared by every node given the same
+    /// URL and master key). Prefer the environment variable when the URL holds a password.
+    #[arg(
+        long,
+        global = true,
+        env = "MOBIEUS_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        value_parser = parse_database_url
+    )]
+    pub database_url: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// A `postgres://` or `postgresql://` URL (the message never repeats it: it may hold a
+/// password).
+fn parse_database_url(s: &str) -> Result<String, String> {
+    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        Ok(s.to_owned())
+    } else {
+        Err("expected a postgres:// URL (SQLite needs none: it uses --data-dir)".to_owned())
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -264,20 +264,18 @@ async fn twenty_consecutive_failures_disable_an_endpoint_and_410_disables_at_onc
     assert_eq!(got[21].path, "/failing");
 }
 
-/// The sealed secret columns of an endpoint, straight from the tenant database file.
+/// The sealed secret columns of an endpoint, straight from the tenant's database.
 async fn secret_columns(app: &TestApp, ep: &str) -> (Vec<u8>, Option<Vec<u8>>) {
-    let path = app.data_dir().join("tenants/alpha.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+    let door = app.db().tenant_side_door("alpha").await;
+    let mut row = door
+        .fetch_bytes(
+            "SELECT secret, previous_secret FROM webhook_endpoints WHERE id = $1",
+            &[ep],
+        )
         .await
-        .unwrap();
-    let row: (Vec<u8>, Option<Vec<u8>>) =
-        sqlx::query_as("SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?")
-            .bind(ep)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    pool.close().await;
-    row
+        .into_iter();
+    let secret = row.next().flatten().expect("a secret");
+    (secret, row.next().flatten())
 }
 
 #[tokio::test]

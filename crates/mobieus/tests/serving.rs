@@ -171,16 +171,13 @@ async fn readyz_says_whether_the_database_is_this_builds() {
     r.assert_status(200);
     assert_eq!(r.text, "ready\n");
     // A later build migrated the control database further: this one is not ready for it.
-    let control = app.data_dir().join("control.db");
-    let conn = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&control))
-        .await
-        .unwrap();
-    sqlx::query("PRAGMA user_version = 99")
-        .execute(&conn)
-        .await
-        .unwrap();
+    let door = app.db().control_side_door().await;
+    if door.is_postgres() {
+        door.execute("UPDATE schema_version SET version = 99", &[])
+            .await;
+    } else {
+        door.execute("PRAGMA user_version = 99", &[]).await;
+    }
     let r = app.get("127.0.0.1", "/readyz", None).await;
     r.assert_status(503);
     assert_eq!(r.text, "not ready\n");

@@ -192,23 +192,19 @@ fn failed_attempt(d: &Value, n: usize) -> String {
         .to_owned()
 }
 
-/// Overwrites endpoint urls straight in the tenant database file, as an older version
+/// Overwrites endpoint urls straight in the tenant's database, as an older version
 /// or a laxer configuration could have left them.
 async fn overwrite_urls(app: &TestApp, urls: &[(&str, String)]) {
-    let path = app.data_dir().join("tenants/alpha.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let door = app.db().tenant_side_door("alpha").await;
     for (id, url) in urls {
-        let done = sqlx::query("UPDATE webhook_endpoints SET url = ? WHERE id = ?")
-            .bind(url)
-            .bind(*id)
-            .execute(&pool)
-            .await
-            .unwrap();
-        assert_eq!(done.rows_affected(), 1, "{id}");
+        let done = door
+            .execute(
+                "UPDATE webhook_endpoints SET url = $1 WHERE id = $2",
+                &[url, id],
+            )
+            .await;
+        assert_eq!(done, 1, "{id}");
     }
-    pool.close().await;
 }
 
 /// Unsafe URLs and a piece of the reason the refusal must give.

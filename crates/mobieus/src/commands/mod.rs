@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> Result {
     let store = Store::open(&StoreConfig {
         data_dir: cli.data_dir.clone(),
         master_key: cli.master_key.clone(),
+        database_url: cli.database_url.clone(),
     })
     .await?;
     match cli.command {

@@ -1,0 +1,118 @@
+//! The public event feed (the outbox table).
+
+use crate::sqlite::paginate;
+use crate::{EventFilter, Page, Result, StoredEvent};
+use mobieus_domain::event::Event;
+use mobieus_domain::time::Timestamp;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, QueryBuilder, Row};
+
+/// The event type stored for delivery but kept out of the feed (the domain's rule; there
+/// is one such type, `webhook.test`).
+fn not_in_feed() -> &'static str {
+    use mobieus_domain::event::EventType;
+    EventType::CATALOG
+        .iter()
+        .find(|i| !i.event_type.in_feed())
+        .map_or(EventType::WebhookTest.name(), |i| i.name)
+}
+
+const EVENT_SELECT: &str = "SELECT position, id, type, created_at, payload FROM api_events";
+
+fn event_from_row(row: &PgRow) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        position: row.try_get(0)?,
+        id: row.try_get(1)?,
+        event_type: row.try_get(2)?,
+        created_at: Timestamp::from_millis(row.try_get(3)?),
+        json: row.try_get(4)?,
+    })
+}
+
+/// Appends an event to the feed; returns its position.
+pub(crate) async fn insert_event(c: &mut PgConnection, event: &Event, json: &str) -> Result<i64> {
+    // Positions become visible in commit order: no reader sees position n+1 before n
+    // commits (the lock blocks other writers only, never readers).
+    sqlx::raw_sql("LOCK TABLE api_events IN EXCLUSIVE MODE")
+        .execute(&mut *c)
+        .await?;
+    let row = sqlx::query(
+        "INSERT INTO api_events (id, type, created_at, payload) VALUES ($1, $2, $3, $4) RETURNING position",
+    )
+    .bind(event.id.as_str())
+    .bind(event.event_type.name())
+    .bind(event.created_at.millis())
+    .bind(json)
+    .fetch_optional(&mut *c)
+    .await?;
+    let row = row.ok_or(crate::StoreError::Conflict { what: "event" })?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+/// One page of the feed. Each type filter reads its own index range in order and the
+/// pages are merged, so a page costs the same however large the feed and however many
+/// types are asked for (an `IN` list would fetch and sort every matching event).
+pub(crate) async fn events_page(
+    c: &mut PgConnection,
+    filter: &EventFilter,
+    after: i64,
+    limit: u32,
+) -> Result<Page<StoredEvent>> {
+    let fetch = i64::from(limit) + 1;
+    let types: Vec<Option<&str>> = if filter.types.is_empty() {
+        vec![None]
+    } else {
+        filter.types.iter().map(|t| Some(t.name())).collect()
+    };
+    // One range needs no merge: the common page is a single ordered index read.
+    let merged = types.len() > 1;
+    let mut q = QueryBuilder::<Postgres>::new(if merged { "SELECT * FROM (" } else { "" });
+    for (i, t) in types.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        if merged {
+            q.push("SELECT * FROM (");
+        }
+        q.push(EVENT_SELECT)
+            .push(" WHERE position > ")
+            .push_bind(after);
+        match t {
+            Some(t) => q.push(" AND type = ").push_bind(*t),
+            // Test events go only to the endpoint tested, never into the feed.
+            None => q.push(" AND type <> ").push_bind(not_in_feed()),
+        };
+        if let Some(since) = filter.since {
+            q.push(" AND created_at >= ").push_bind(since.millis());
+        }
+        if let Some(until) = filter.until {
+            q.push(" AND created_at < ").push_bind(until.millis());
+        }
+        q.push(" ORDER BY position LIMIT ").push_bind(fetch);
+        if merged {
+            q.push(format_args!(") AS range_{i}"));
+        }
+    }
+    if merged {
+        q.push(") AS ranges ORDER BY position LIMIT ")
+            .push_bind(fetch);
+    }
+    let rows = q.build().fetch_all(&mut *c).await?;
+    let items = rows
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |ev| ev.position))
+}
+
+pub(crate) async fn event_by_id(c: &mut PgConnection, id: &str) -> Result<Option<StoredEvent>> {
+    let sql = format!("{EVENT_SELECT} WHERE id = $1 AND type <> $2");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(not_in_feed())
+        .fetch_optional(&mut *c)
+        .await?
+        .as_ref()
+        .map(event_from_row)
+        .transpose()
+}
