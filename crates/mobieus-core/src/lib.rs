@@ -12,6 +12,7 @@ pub mod keys;
 mod outbox;
 pub mod resend;
 pub mod tenants;
+pub mod transfer;
 pub mod url_guard;
 pub mod webhooks;
 

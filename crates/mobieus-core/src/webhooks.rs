@@ -6,6 +6,7 @@ use crate::outbox::audit;
 use crate::{CoreError, Result};
 use mobieus_domain::forum::InvalidValue;
 use mobieus_domain::sealing::MasterKey;
+use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Endpoint, EndpointId, EventSelection, WebhookSecret, WebhookUrl};
 use mobieus_store::{EndpointRecord, NewEndpoint, TenantDb};
@@ -31,7 +32,13 @@ pub struct CreatedEndpoint {
 
 /// The associated data that binds a sealed secret to its tenant and endpoint.
 fn aad(db: &TenantDb, id: &EndpointId) -> Vec<u8> {
-    format!("{}/{}", db.slug(), id).into_bytes()
+    sealing_aad(db.slug(), id.as_str())
+}
+
+/// What an endpoint's secret is sealed for: its tenant and its id, so a sealed secret
+/// copied to another endpoint or tenant does not open.
+pub(crate) fn sealing_aad(slug: &TenantSlug, endpoint_id: &str) -> Vec<u8> {
+    format!("{slug}/{endpoint_id}").into_bytes()
 }
 
 fn label(label: Option<String>) -> Result<Option<String>> {

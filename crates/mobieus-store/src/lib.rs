@@ -15,6 +15,7 @@ mod records;
 mod sqlite;
 mod store;
 mod tenant_db;
+pub mod transfer;
 mod work_signal;
 
 pub use backup::BackupSummary;

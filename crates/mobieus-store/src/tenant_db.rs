@@ -429,6 +429,17 @@ impl TenantDb {
         }
     }
 
+    /// Up to `limit` rows of `table` after key `after` (`None`: from the first), in key
+    /// order, for an export.
+    pub async fn export_page(
+        &self,
+        table: &crate::transfer::Table,
+        after: Option<&crate::transfer::Cell>,
+        limit: u32,
+    ) -> Result<Vec<Vec<crate::transfer::Cell>>> {
+        read!(self, transfer::export_page(table, after, limit))
+    }
+
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         read!(self, audit_log())
@@ -769,6 +780,18 @@ impl TenantTx {
     ) -> Result<bool> {
         self.endpoints_changed = true;
         in_tx!(self, disable_endpoint(id, reason, now))
+    }
+
+    /// Writes exported rows of `table` back as they were, ids included (an import into
+    /// a new tenant).
+    pub async fn import_rows(
+        &mut self,
+        table: &crate::transfer::Table,
+        rows: &[Vec<crate::transfer::Cell>],
+    ) -> Result<()> {
+        self.endpoints_changed |= table.name == "webhook_endpoints";
+        self.enqueued |= table.name == "webhook_deliveries" && !rows.is_empty();
+        in_tx!(self, transfer::import_rows(table, rows))
     }
 
     /// Saves an endpoint's url, label, events, active state and failure count.

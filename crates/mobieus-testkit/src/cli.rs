@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     bin: PathBuf,
     data_dir: PathBuf,
+    /// `--database-url` for every run (Postgres), if any.
+    database_url: Option<String>,
 }
 
 /// What one CLI run did.
@@ -83,7 +85,14 @@ impl Cli {
         Self {
             bin: bin.into(),
             data_dir: data_dir.into(),
+            database_url: None,
         }
+    }
+
+    /// The same CLI with `--database-url url` on every run.
+    pub fn with_database_url(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
     }
 
     /// The binary at `bin` over a data dir inside a fresh temporary dir, which the caller
@@ -106,7 +115,11 @@ impl Cli {
     /// settings the binary reads (`MOBIEUS_*`, `RUST_LOG`).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("--data-dir").arg(&self.data_dir).args(args);
+        cmd.arg("--data-dir").arg(&self.data_dir);
+        if let Some(url) = &self.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        cmd.args(args);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("MOBIEUS_") {
                 cmd.env_remove(name);

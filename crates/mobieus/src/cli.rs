@@ -252,6 +252,23 @@ pub enum TenantCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write a tenant's data to a file, to import it into another store (from SQLite to
+    /// Postgres, or back). The file holds sealed secrets and hashes: keep it secret.
+    Export {
+        /// The tenant's slug.
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// The file to write (must not exist; written with mode 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Read a tenant's export into this store, as a new tenant with the same slug and
+    /// hosts (or into an empty one). Needs the master key of the store that exported it.
+    Import {
+        /// A file written by `mobieus tenant export`.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

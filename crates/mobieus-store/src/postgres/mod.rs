@@ -18,6 +18,7 @@ pub(crate) mod listen;
 mod migrate;
 mod queue;
 mod retention;
+pub(crate) mod transfer;
 mod webhooks;
 
 pub(crate) use accounts::*;

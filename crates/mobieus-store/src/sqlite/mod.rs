@@ -21,6 +21,7 @@ mod migrate;
 mod queue;
 mod retention;
 mod sql;
+pub(crate) mod transfer;
 mod webhooks;
 
 pub(crate) use accounts::*;
