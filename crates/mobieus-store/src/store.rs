@@ -57,8 +57,8 @@ pub struct Store {
     due_read: Arc<std::sync::Mutex<DueRead>>,
 }
 
-/// Rows of due work read, by tenant: (when read, row id).
-type DueRead = HashMap<TenantSlug, Vec<(Timestamp, i64)>>;
+/// Rows of due work read, by tenant: row id → when it was first read.
+type DueRead = HashMap<TenantSlug, HashMap<i64, Timestamp>>;
 
 /// The control database.
 #[derive(Clone, Debug)]
@@ -71,15 +71,26 @@ impl Store {
     /// Opens (creating when missing) the data directory and migrates the control database.
     pub async fn open(config: &StoreConfig) -> Result<Self> {
         let tenants_dir = config.data_dir.join("tenants");
-        std::fs::create_dir_all(&tenants_dir).map_err(|source| StoreError::DataDir {
+        let dir_error = |source| StoreError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
-        })?;
-        let master_key = crate::master_key::load(&config.data_dir, config.master_key.as_deref())?;
-        let control = match &config.database_url {
-            Some(url) => Control::Postgres(postgres::open(url, &master_key).await?),
+        };
+        let (control, master_key) = match &config.database_url {
+            Some(url) => {
+                // Connect first: a database that cannot be reached leaves nothing behind.
+                let pg = postgres::Pg::connect(url).await?;
+                if config.master_key.is_none() {
+                    std::fs::create_dir_all(&config.data_dir).map_err(dir_error)?;
+                }
+                let key = crate::master_key::load(&config.data_dir, config.master_key.as_deref())?;
+                postgres::init(&pg, &key).await?;
+                (Control::Postgres(pg), key)
+            }
             None => {
-                Control::Sqlite(sqlite::open_control(&config.data_dir.join("control.db")).await?)
+                std::fs::create_dir_all(&tenants_dir).map_err(dir_error)?;
+                let key = crate::master_key::load(&config.data_dir, config.master_key.as_deref())?;
+                let pool = sqlite::open_control(&config.data_dir.join("control.db")).await?;
+                (Control::Sqlite(pool), key)
             }
         };
         Ok(Self {
@@ -169,10 +180,7 @@ impl Store {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 for (id, slug) in rows {
-                    let ids = read.entry(slug).or_default();
-                    if !ids.iter().any(|(_, known)| *known == id) {
-                        ids.push((read_at, id));
-                    }
+                    read.entry(slug).or_default().entry(id).or_insert(read_at);
                 }
                 // With the tenants read earlier and not looked at since.
                 let slugs = read.keys().cloned().collect();
@@ -262,10 +270,10 @@ impl Store {
         };
         let answered = rows
             .iter()
-            .filter(|(at, _)| *at < checked_at)
-            .map(|(_, id)| *id)
+            .filter(|(_, at)| **at < checked_at)
+            .map(|(id, _)| *id)
             .collect();
-        rows.retain(|(at, _)| *at >= checked_at);
+        rows.retain(|_, at| *at >= checked_at);
         if rows.is_empty() {
             read.remove(slug);
         }

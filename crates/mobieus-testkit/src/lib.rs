@@ -10,6 +10,7 @@
 //! - [`fixtures`]: forum actions (join, open a thread, reply, …) for arranging a test.
 //! - [`browser::Browser`]: a visitor of the pages that keeps cookies and submits forms.
 //! - [`cli`]: running the `mobieus` binary as a child process.
+//! - [`redis`]: the Redis of the shared rate-limit tests (`MOBIEUS_TEST_REDIS_URL`).
 //!
 //! Nothing here contacts any address but loopback: the HTTP client has proxies disabled.
 
@@ -24,6 +25,7 @@ pub mod dns;
 pub mod faulty;
 pub mod fixtures;
 pub mod receiver;
+pub mod redis;
 mod response;
 pub mod tls;
 
@@ -54,8 +56,11 @@ pub struct TestApp {
     client: reqwest::Client,
     server: JoinHandle<()>,
     worker: Option<(mobieus_delivery::Worker, JoinHandle<()>)>,
-    // Declared last so the server stops before its database goes.
-    db: db::TestDb,
+    /// `--redis-url`: the API's rate limits are shared through this Redis.
+    redis_url: Option<String>,
+    // Declared last so the server stops before its database goes (shared by the nodes
+    // of [`TestApp::another_node`]).
+    db: Arc<db::TestDb>,
 }
 
 /// How a [`TestApp`] runs: the SSRF guard the API and worker share, and whether the
@@ -119,9 +124,52 @@ impl TestApp {
         Self::start_on(db::TestDb::sqlite(), options).await
     }
 
+    /// Like [`TestApp::start_with`], counting API rate limits in the Redis at `redis_url`
+    /// (as `serve --redis-url`) instead of in-process.
+    pub async fn start_with_redis(options: TestOptions, redis_url: &str) -> Self {
+        Self::start_node(
+            Arc::new(db::TestDb::new().await),
+            None,
+            options,
+            Some(redis_url.to_owned()),
+        )
+        .await
+    }
+
+    /// A second node beside this one: another server on another loopback port, over the
+    /// same store and with the same Redis (if any), but with its own in-process state
+    /// (rate-limit counts, metrics of the limiter) and no worker. It keeps the database
+    /// alive as long as it runs.
+    pub async fn another_node(&self) -> Self {
+        let options = TestOptions {
+            dns: Arc::default(),
+            loopback: LoopbackPolicy::Deny,
+            worker: None,
+        };
+        Self::start_node(
+            self.db.clone(),
+            Some(self.store.clone()),
+            options,
+            self.redis_url.clone(),
+        )
+        .await
+    }
+
     async fn start_on(db: db::TestDb, options: TestOptions) -> Self {
+        Self::start_node(Arc::new(db), None, options, None).await
+    }
+
+    async fn start_node(
+        db: Arc<db::TestDb>,
+        store: Option<Store>,
+        options: TestOptions,
+        redis_url: Option<String>,
+    ) -> Self {
         mobieus_delivery::install_crypto();
-        let store = db.open().await;
+        let store = match store {
+            Some(store) => store,
+            None => db.open().await,
+        };
         let guard = UrlGuard::new(options.dns.clone(), options.loopback);
         let worker = options.worker.map(|config| {
             let worker = mobieus_delivery::Worker::new(store.clone(), guard.clone(), config)
@@ -132,7 +180,19 @@ impl TestApp {
             });
             (worker, handle)
         });
-        let app = mobieus_web::router(mobieus_web::AppState::new(store.clone(), guard));
+        let limiter = match &redis_url {
+            Some(url) => mobieus_web::RateLimiter::shared(
+                mobieus_web::RedisTarget::parse(url).expect("a redis:// URL"),
+            ),
+            None => mobieus_web::RateLimiter::per_node(),
+        };
+        limiter.connect().await;
+        let app = mobieus_web::router(mobieus_web::AppState::serving_with(
+            store.clone(),
+            guard,
+            mobieus_web::serving::Transport::Loopback,
+            limiter,
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -155,6 +215,7 @@ impl TestApp {
             client: client(),
             server,
             worker,
+            redis_url,
             db,
         }
     }

@@ -70,6 +70,10 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub delay: Duration,
+    /// Recorded as received on arrival, before the delay (a receiver that acts on a
+    /// webhook before it answers); otherwise once the delay is over, so a request whose
+    /// sender hangs up meanwhile is not recorded.
+    pub on_arrival: bool,
 }
 
 impl Answer {
@@ -78,6 +82,7 @@ impl Answer {
             status,
             headers: Vec::new(),
             delay: Duration::ZERO,
+            on_arrival: false,
         }
     }
 
@@ -88,6 +93,12 @@ impl Answer {
 
     pub fn after(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Records the request as received when it arrives, before the delay.
+    pub fn recorded_on_arrival(mut self) -> Self {
+        self.on_arrival = true;
         self
     }
 }
@@ -265,20 +276,28 @@ async fn receive(
         .unwrap()
         .pop_front()
         .unwrap_or_else(|| shared.default.lock().unwrap().clone());
+    let record = |at: Instant| {
+        shared.received.lock().unwrap().push(Received {
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                .collect(),
+            body: body.to_vec(),
+            at,
+        });
+        shared.arrived.notify_waiters();
+    };
+    if answer.on_arrival {
+        record(Instant::now());
+    }
     if !answer.delay.is_zero() {
         tokio::time::sleep(answer.delay).await;
     }
-    shared.received.lock().unwrap().push(Received {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect(),
-        body: body.to_vec(),
-        at: Instant::now(),
-    });
-    shared.arrived.notify_waiters();
+    if !answer.on_arrival {
+        record(Instant::now());
+    }
     let mut response = StatusCode::from_u16(answer.status).unwrap().into_response();
     for (name, value) in &answer.headers {
         response.headers_mut().insert(

@@ -67,7 +67,10 @@ pub(crate) async fn require_api_key(
         Ok(_) => return ApiError::InvalidApiKey.into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let decision = state.limiter.check(&record.id, record.rate_limit);
+    let decision = state
+        .limiter
+        .check(db.slug(), &record.id, record.rate_limit)
+        .await;
     if !decision.allowed {
         let mut response = ApiError::RateLimited {
             retry_after: decision.reset_secs,

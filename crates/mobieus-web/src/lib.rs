@@ -24,6 +24,7 @@ mod state;
 mod tenant;
 
 pub use openapi::ApiDoc;
+pub use rate_limit::{RateLimiter, RedisTarget};
 pub use state::AppState;
 
 use axum::Router;

@@ -33,8 +33,8 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
     response
 }
 
-/// The process's figures; the queue's gauges are computed across tenants when older than
-/// [`mobieus_store::metrics::QUEUE_FRESH`].
+/// The process's figures and this node's rate-limit fail-opens; the queue's gauges are
+/// computed across tenants when older than [`mobieus_store::metrics::QUEUE_FRESH`].
 pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let metrics = state.store.metrics();
     if metrics.fresh_queue().is_none() {
@@ -43,12 +43,14 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
             Err(e) => tracing::error!(error = %e, "cannot compute the queue's gauges"),
         }
     }
+    let mut text = metrics.render();
+    state.limiter.render_metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics.render(),
+        text,
     )
         .into_response()
 }

@@ -1,27 +1,40 @@
-//! Per-key rate limiting, in this process: a fixed window of 60 s per key, reported with
-//! the IETF RateLimit header fields. (Several nodes sharing one limit come with the
-//! scale-out work; until then each node counts on its own.)
+//! Per-key rate limiting: a fixed window of 60 s per key, reported with the IETF
+//! RateLimit header fields.
+//!
+//! Without Redis each node counts on its own ([`local`]): N nodes behind a balancer
+//! allow up to N times a key's limit. With `--redis-url` every node counts in one Redis
+//! ([`shared`]), so together they allow the key's limit. When Redis does not answer
+//! (down, or slower than 200 ms) the check fails open: the request is counted in-process
+//! instead, so each node still limits on its own; it is never refused or failed for it.
+//! Those checks are counted on `/metrics` and logged at most every 10 s.
+
+mod local;
+mod resp;
+mod shared;
+
+pub use resp::RedisTarget;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use local::LocalLimiter;
 use mobieus_domain::api_key::{ApiKeyId, RateLimit};
-use std::collections::HashMap;
+use mobieus_domain::tenant::TenantSlug;
+use shared::{Counted, SharedError, SharedLimits};
+use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const WINDOW: Duration = Duration::from_secs(RateLimit::WINDOW_SECS);
-/// Past this many tracked keys, expired windows are swept on the next check.
-const SWEEP_AT: usize = 10_000;
+/// At most one warning this often while checks fail open.
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
-/// Request counts per key for the current window.
+/// Counts requests per key: in this process, or in Redis shared by every node.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<ApiKeyId, Window>>,
-}
-
-#[derive(Debug)]
-struct Window {
-    started: Instant,
-    used: u32,
+    local: LocalLimiter,
+    shared: Option<SharedLimits>,
+    fail_open: AtomicU64,
+    /// When the last warning was logged, and the count of failed-open checks then.
+    warned: Mutex<Option<(Instant, u64)>>,
 }
 
 /// The outcome of one check, with what the headers report.
@@ -35,43 +48,96 @@ pub(crate) struct Decision {
 }
 
 impl RateLimiter {
-    /// Counts one request of `key` against `limit`.
-    pub(crate) fn check(&self, key: &ApiKeyId, limit: RateLimit) -> Decision {
-        let now = Instant::now();
-        let quota = limit.per_minute();
-        let mut windows = self
-            .windows
+    /// Each node counts on its own (no `--redis-url`).
+    pub fn per_node() -> Self {
+        Self::default()
+    }
+
+    /// Every node given the same Redis counts in it; the connection is made at the
+    /// first check (or [`RateLimiter::connect`]).
+    pub fn shared(target: RedisTarget) -> Self {
+        Self {
+            shared: Some(SharedLimits::new(target)),
+            ..Self::default()
+        }
+    }
+
+    /// Connects to Redis now and says in the log whether limits are shared; never fails
+    /// (a node serves without Redis, counting on its own until it answers).
+    pub async fn connect(&self) {
+        let Some(shared) = &self.shared else {
+            tracing::info!("API rate limits are counted per node (no --redis-url)");
+            return;
+        };
+        match shared.connect().await {
+            Ok(()) => {
+                tracing::info!(redis = %shared.target(), "API rate limits are shared across nodes through Redis");
+            }
+            Err(e) => {
+                tracing::warn!(redis = %shared.target(), error = %Chain(&e), "Redis does not answer: API rate limits are counted per node until it does");
+            }
+        }
+    }
+
+    /// Counts one request of `key` (of `tenant`) against `limit`.
+    pub(crate) async fn check(
+        &self,
+        tenant: &TenantSlug,
+        key: &ApiKeyId,
+        limit: RateLimit,
+    ) -> Decision {
+        if let Some(shared) = &self.shared {
+            let name = format!("mobieus:rl:{tenant}:{key}");
+            match shared.count(&name, RateLimit::WINDOW_SECS * 1000).await {
+                Ok(counted) => return Decision::counted(limit, counted),
+                Err(e) => self.failed_open(shared, &e),
+            }
+        }
+        self.local.check(key, limit)
+    }
+
+    fn failed_open(&self, shared: &SharedLimits, e: &SharedError) {
+        let total = self.fail_open.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut warned = self
+            .warned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() > SWEEP_AT {
-            windows.retain(|_, w| now.duration_since(w.started) < WINDOW);
+        if warned.is_some_and(|(at, _)| at.elapsed() < WARN_EVERY) {
+            return;
         }
-        let w = windows.entry(key.clone()).or_insert(Window {
-            started: now,
-            used: 0,
-        });
-        if now.duration_since(w.started) >= WINDOW {
-            *w = Window {
-                started: now,
-                used: 0,
-            };
-        }
-        let allowed = w.used < quota;
-        if allowed {
-            w.used += 1;
-        }
-        let left = WINDOW.saturating_sub(now.duration_since(w.started));
-        Decision {
-            allowed,
-            quota,
-            remaining: quota - w.used,
-            // Round up: "retry after 0 seconds" would invite a retry that fails.
-            reset_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
-        }
+        let since = total - warned.map_or(0, |(_, n)| n);
+        *warned = Some((Instant::now(), total));
+        drop(warned);
+        tracing::warn!(redis = %shared.target(), error = %Chain(e), failed_open = since, "API rate limits fall back to this node's count: Redis is unreachable (warned at most every 10 s)");
+    }
+
+    /// This limiter's lines of `/metrics`.
+    pub(crate) fn render_metrics(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP mobieus_rate_limit_fail_open_total API rate-limit checks that Redis did not answer in time, counted by this node alone.\n# TYPE mobieus_rate_limit_fail_open_total counter\nmobieus_rate_limit_fail_open_total {}",
+            self.fail_open.load(Ordering::Relaxed)
+        );
     }
 }
 
 impl Decision {
+    /// From the shared count: the request is allowed while the count is within the quota.
+    fn counted(limit: RateLimit, counted: Counted) -> Self {
+        let quota = limit.per_minute();
+        let used = u32::try_from(counted.count).unwrap_or(u32::MAX).min(quota);
+        Decision {
+            allowed: counted.count <= u64::from(quota),
+            quota,
+            remaining: quota - used,
+            // Round up, and never 0: "retry after 0 seconds" would invite a retry that fails.
+            reset_secs: counted
+                .left_ms
+                .div_ceil(1000)
+                .clamp(1, RateLimit::WINDOW_SECS),
+        }
+    }
+
     /// `RateLimit-Policy: "key";q=600;w=60` and `RateLimit: "key";r=599;t=60`.
     pub(crate) fn write_headers(&self, headers: &mut HeaderMap) {
         let policy = format!("\"key\";q={};w={}", self.quota, RateLimit::WINDOW_SECS);
@@ -84,23 +150,77 @@ impl Decision {
     }
 }
 
+/// An error with its causes, on one line.
+struct Chain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn counts_down_then_refuses_within_a_window() {
-        let limiter = RateLimiter::default();
-        let key = ApiKeyId::generate();
+    fn a_shared_count_decides_as_the_local_one_would() {
+        let limit = RateLimit::new(5).unwrap();
+        let d = Decision::counted(
+            limit,
+            Counted {
+                count: 1,
+                left_ms: 60_000,
+            },
+        );
+        assert!(d.allowed && d.quota == 5 && d.remaining == 4 && d.reset_secs == 60);
+        let d = Decision::counted(
+            limit,
+            Counted {
+                count: 5,
+                left_ms: 12_001,
+            },
+        );
+        assert!(d.allowed && d.remaining == 0 && d.reset_secs == 13);
+        let d = Decision::counted(
+            limit,
+            Counted {
+                count: 9,
+                left_ms: 0,
+            },
+        );
+        assert!(!d.allowed && d.remaining == 0 && d.reset_secs == 1);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_fails_open_to_the_local_count() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let target = RedisTarget::parse(&format!("redis://:pw@127.0.0.1:{port}")).unwrap();
+        let limiter = RateLimiter::shared(target);
+        let (tenant, key) = (TenantSlug::parse("acme").unwrap(), ApiKeyId::generate());
         let limit = RateLimit::new(2).unwrap();
-        let first = limiter.check(&key, limit);
-        assert!(first.allowed && first.remaining == 1 && first.reset_secs <= 60);
-        assert!(limiter.check(&key, limit).allowed);
-        let third = limiter.check(&key, limit);
-        assert!(!third.allowed && third.remaining == 0 && third.reset_secs >= 1);
+        let started = Instant::now();
+        let mut allowed = Vec::new();
+        for _ in 0..3 {
+            allowed.push(limiter.check(&tenant, &key, limit).await.allowed);
+        }
+        assert_eq!(allowed, [true, true, false], "counted in-process");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(limiter.fail_open.load(Ordering::Relaxed), 3);
+        let mut text = String::new();
+        limiter.render_metrics(&mut text);
         assert!(
-            limiter.check(&ApiKeyId::generate(), limit).allowed,
-            "keys are counted apart"
+            text.lines()
+                .any(|l| l == "mobieus_rate_limit_fail_open_total 3")
         );
     }
 }

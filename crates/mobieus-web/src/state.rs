@@ -41,9 +41,20 @@ impl AppState {
 
     /// As [`AppState::new`], for a node facing its clients through `transport`.
     pub fn serving(store: Store, guard: UrlGuard, transport: Transport) -> Self {
+        Self::serving_with(store, guard, transport, RateLimiter::per_node())
+    }
+
+    /// As [`AppState::serving`], counting API requests with `limiter` (per node, or
+    /// shared through Redis).
+    pub fn serving_with(
+        store: Store,
+        guard: UrlGuard,
+        transport: Transport,
+        limiter: RateLimiter,
+    ) -> Self {
         Self(Arc::new(Shared {
             store,
-            limiter: RateLimiter::default(),
+            limiter,
             spec: RenderedSpec::render(),
             guard,
             transport,

@@ -10,7 +10,8 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "mobieus", version, propagate_version = true)]
 pub struct Cli {
-    /// Directory holding the control database and one database per tenant.
+    /// Directory holding the SQLite databases (the control database and one per tenant)
+    /// and master.key; with --database-url, only master.key (if no --master-key is given).
     #[arg(
         long,
         global = true,
@@ -41,22 +42,12 @@ pub struct Cli {
         env = "MOBIEUS_DATABASE_URL",
         hide_env_values = true,
         value_name = "URL",
-        value_parser = parse_database_url
+        value_parser = |s: &str| Ok::<_, std::convert::Infallible>(SecretUrl(s.to_owned()))
     )]
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretUrl>,
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// A `postgres://` or `postgresql://` URL (the message never repeats it: it may hold a
-/// password).
-fn parse_database_url(s: &str) -> Result<String, String> {
-    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-        Ok(s.to_owned())
-    } else {
-        Err("expected a postgres:// URL (SQLite needs none: it uses --data-dir)".to_owned())
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,11 +141,45 @@ pub struct ServeArgs {
           value_name = "IP[/BITS]", default_values_t = ["127.0.0.1".to_owned(), "::1".to_owned()])]
     pub trusted_proxies: Vec<String>,
 
+    /// Share the API keys' rate limits with every node given the same Redis:
+    /// `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]` (no TLS: rediss:// is refused). Without
+    /// it each node counts on its own, so N nodes allow up to N times a key's limit. When
+    /// Redis does not answer, each node counts on its own until it does (logged, and
+    /// counted in mobieus_rate_limit_fail_open_total). Prefer the environment variable
+    /// when the URL holds a password.
+    #[arg(long, env = "MOBIEUS_REDIS_URL", hide_env_values = true, value_name = "URL",
+          value_parser = |s: &str| Ok::<_, std::convert::Infallible>(SecretUrl(s.to_owned())))]
+    pub redis_url: Option<SecretUrl>,
+
     #[command(flatten)]
     pub webhooks: WebhookArgs,
 
     #[command(flatten)]
     pub worker: WorkerArgs,
+}
+
+/// A URL that may hold a password, as given: its `Debug` shows none of it, and it is
+/// checked by the command (clap's own error would repeat it).
+#[derive(Clone)]
+pub struct SecretUrl(pub String);
+
+impl SecretUrl {
+    /// A `postgres://` or `postgresql://` URL, or why not (never repeating it).
+    pub fn postgres(&self) -> Result<&str, &'static str> {
+        if self.0.starts_with("postgres://") || self.0.starts_with("postgresql://") {
+            Ok(&self.0)
+        } else {
+            Err(
+                "--database-url: expected a postgres:// URL (SQLite needs none: it uses --data-dir)",
+            )
+        }
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretUrl(…)")
+    }
 }
 
 #[derive(Debug, Args)]

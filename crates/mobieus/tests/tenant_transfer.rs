@@ -116,3 +116,24 @@ async fn a_tenant_moves_from_sqlite_to_another_store_with_its_data() {
         twice.stderr
     );
 }
+
+#[test]
+fn a_bad_database_url_is_one_line_that_never_repeats_it() {
+    let (_dir, cli) = Cli::in_temp_dir(BIN);
+    for (url, says) in [
+        (
+            "http://ann:hunter2secret@db.internal/x",
+            "expected a postgres:// URL",
+        ),
+        (
+            "postgres://ann:hunter2secret@127.0.0.1:1/x",
+            "cannot connect to Postgres",
+        ),
+    ] {
+        let run = cli.run(&["--database-url", url, "tenant", "list"]);
+        let line = run.refused();
+        assert!(line.contains(says), "{line}");
+        assert!(!run.stderr.contains("hunter2secret") && !run.stdout.contains("hunter2secret"));
+        assert!(!cli.data_dir().exists(), "nothing was created");
+    }
+}

@@ -7,6 +7,7 @@
 //! tenant's tables, exactly as a query on a tenant's SQLite file can only reach its file.
 
 use crate::Result;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 use std::str::FromStr;
@@ -51,14 +52,16 @@ impl Pg {
             .and_then(|v| v.parse().ok())
             .filter(|n: &u32| *n > 0)
             .unwrap_or(DEFAULT_POOL);
+        // One connection first, so a wrong host, port or password is said at once and
+        // plainly (a pool would wait out its timeout and say only that).
+        let probe = options.connect().await.map_err(|e| {
+            crate::StoreError::Migrate(format!("cannot connect to Postgres: {}", describe(&e)))
+        })?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = PgPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| {
-                crate::StoreError::Migrate(format!("cannot connect to Postgres: {}", describe(&e)))
-            })?;
+            .connect_lazy_with(options);
         Ok(Self { pool })
     }
 

@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 /// Creates the control schema when missing, brings it up to date, and checks that
 /// `key` is the master key the database's secrets were sealed with.
-pub(crate) async fn open(url: &str, key: &MasterKey) -> Result<Pg> {
-    let pg = Pg::connect(url).await?;
+pub(crate) async fn init(pg: &Pg, key: &MasterKey) -> Result<()> {
     let mut tx = pg.control().await?;
     migrate::lock_control(&mut tx).await?;
     sqlx::raw_sql("CREATE SCHEMA IF NOT EXISTS mobieus")
@@ -22,7 +21,7 @@ pub(crate) async fn open(url: &str, key: &MasterKey) -> Result<Pg> {
     migrate::run(&mut tx, migrate::CONTROL, 0).await?;
     check_master_key(&mut tx, key).await?;
     tx.commit().await?;
-    Ok(pg)
+    Ok(())
 }
 
 const KEY_CHECK: &str = "master_key_check";

@@ -515,6 +515,12 @@ pub(crate) async fn events_to_recover(
     until: Timestamp,
     limit: u32,
 ) -> Result<Vec<String>> {
+    // Recoveries of one endpoint take turns (on SQLite, its one writer does that): the
+    // next one finds the deliveries the previous one queued, and does not queue them again.
+    sqlx::query("SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE")
+        .bind(endpoint.as_str())
+        .execute(&mut *c)
+        .await?;
     let rows = sqlx::query(
         // One arm per status, each through its partial index.
         "SELECT event_id FROM (

@@ -20,11 +20,16 @@ pub async fn run(cli: Cli) -> Result {
     // A server that may not start says so before it opens or creates anything.
     if let Command::Serve(args) | Command::Demo(args) = &cli.command {
         serve::front(args)?;
+        serve::rate_limiter(args)?;
     }
+    let database_url = match &cli.database_url {
+        Some(url) => Some(url.postgres().map_err(CliError::usage)?.to_owned()),
+        None => None,
+    };
     let store = Store::open(&StoreConfig {
         data_dir: cli.data_dir.clone(),
         master_key: cli.master_key.clone(),
-        database_url: cli.database_url.clone(),
+        database_url,
     })
     .await?;
     match cli.command {

@@ -8,6 +8,7 @@ use crate::error::CliError;
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_store::Store;
 use mobieus_web::serving::{self, IpRange, Peer, TlsListener, Transport};
+use mobieus_web::{RateLimiter, RedisTarget};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -32,6 +33,18 @@ pub(super) fn front(args: &ServeArgs) -> Result<(Transport, Option<Arc<rustls::S
         return Ok((Transport::Tls, Some(config)));
     }
     Ok((transport(args)?, None))
+}
+
+/// How API requests are counted against their key's limit: in Redis shared by every node
+/// given `--redis-url`, or by this node alone. A bad URL is refused in one line that never
+/// repeats it (it may hold a password).
+pub(super) fn rate_limiter(args: &ServeArgs) -> Result<RateLimiter> {
+    match &args.redis_url {
+        Some(url) => RedisTarget::parse(&url.0)
+            .map(RateLimiter::shared)
+            .map_err(|e| CliError::usage(format!("--redis-url: {e}"))),
+        None => Ok(RateLimiter::per_node()),
+    }
 }
 
 fn transport(args: &ServeArgs) -> Result<Transport> {
@@ -85,7 +98,11 @@ pub(super) async fn serve(
         "https"
     };
     tracing::info!(%addr, "serving the forum at {scheme}://<tenant host>:{0}/ and the API at {scheme}://<tenant host>:{0}/api/v1", addr.port());
-    let app = mobieus_web::router(mobieus_web::AppState::serving(store, guard, transport));
+    let limiter = rate_limiter(args)?;
+    limiter.connect().await;
+    let app = mobieus_web::router(mobieus_web::AppState::serving_with(
+        store, guard, transport, limiter,
+    ));
     // The peer's address reaches the handlers (the login throttle counts by it; behind a
     // proxy, only the proxy's requests are answered).
     let app = app.into_make_service_with_connect_info::<Peer>();
