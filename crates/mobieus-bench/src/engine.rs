@@ -1,9 +1,12 @@
-//! The engine under test, in this process: a store over a temporary data dir, a tenant,
-//! endpoints registered through the core use case, and the delivery worker.
+//! The engine under test, in this process: a store over a temporary data dir (SQLite) or
+//! a fresh database (Postgres), a tenant, endpoints registered through the core use case,
+//! and the delivery worker.
 
+use crate::pg::{PgDatabase, PgServer};
 use mobieus_core::url_guard::{SystemResolver, UrlGuard};
 use mobieus_core::webhooks::{self, EndpointRequest};
 use mobieus_delivery::{Worker, WorkerConfig};
+use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::webhook::{EndpointId, EventSelection, LoopbackPolicy, RetrySchedule};
 use mobieus_store::{Store, StoreConfig, TenantDb};
@@ -16,12 +19,38 @@ pub fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// Where the engine keeps its data.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A temporary data dir of SQLite files.
+    Sqlite,
+    /// A fresh database on this server for each engine.
+    Postgres(Arc<PgServer>),
+}
+
+impl Backend {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
 #[derive(Debug)]
 pub struct Engine {
     pub store: Store,
     pub db: TenantDb,
     pub guard: UrlGuard,
+    /// Postgres: the engine's database (dropped with the engine) and a pool of the
+    /// bench's own on it.
+    pub pg: Option<PgSide>,
     pub dir: tempfile::TempDir,
+}
+
+/// The engine's Postgres database, and the bench's pool on it (two connections).
+#[derive(Debug)]
+pub struct PgSide {
+    pub pool: sqlx::PgPool,
+    // Last: dropping it drops the database.
+    pub database: PgDatabase,
 }
 
 /// A worker running in the background until stopped.
@@ -39,15 +68,31 @@ impl Running {
 }
 
 impl Engine {
-    /// A fresh data dir with tenant `bench`.
-    pub async fn new() -> Result<Self, String> {
+    /// A fresh data dir (and on Postgres a fresh database) with tenant `bench`.
+    pub async fn new(backend: &Backend) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("mobieus-bench-")
             .tempdir()
             .map_err(err)?;
-        let store = Store::open(&StoreConfig::new(dir.path()))
-            .await
-            .map_err(err)?;
+        let mut config = StoreConfig::new(dir.path());
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres(server) => {
+                let database = server.create_database().await?;
+                // A key given, not a key file: worker processes are given the same.
+                config.master_key = Some(MasterKey::generate().to_base64());
+                config.database_url = Some(database.url().to_owned());
+                Some(database)
+            }
+        };
+        let store = Store::open(&config).await.map_err(err)?;
+        let pg = match database {
+            Some(database) => Some(PgSide {
+                pool: database.side_pool().await?,
+                database,
+            }),
+            None => None,
+        };
         let slug = TenantSlug::parse("bench").map_err(err)?;
         mobieus_core::tenants::create(&store, &slug, &[])
             .await
@@ -59,8 +104,20 @@ impl Engine {
             store,
             db,
             guard,
+            pg,
             dir,
         })
+    }
+
+    /// Postgres: the schema of tenant `slug` (`tenant_<id>`).
+    pub async fn tenant_schema(&self, slug: &str) -> Result<String, String> {
+        let pg = self.pg.as_ref().ok_or("not on Postgres")?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM mobieus.tenants WHERE slug = $1")
+            .bind(slug)
+            .fetch_one(&pg.pool)
+            .await
+            .map_err(err)?;
+        Ok(format!("tenant_{id}"))
     }
 
     /// Registers an endpoint for `events` (all when empty) on `db`.

@@ -2,14 +2,21 @@
 //! in this process against a fast receiver on loopback, and prints each figure beside its
 //! target (PASS/MISS). `--json FILE` writes every figure; `--quick` runs each scenario at a
 //! tenth of its size. Traffic goes to 127.0.0.1 only.
+//!
+//! `--backend postgres` runs each engine on a fresh database of the server `--database-url`
+//! names, dropped afterwards; `throughput --workers N` drains the backlog with N `mobieus
+//! worker` processes instead of the in-process worker.
 
+mod children;
 mod engine;
+mod pg;
 mod receiver;
 mod report;
 mod scenarios;
 mod sys;
 
 use clap::{Parser, ValueEnum};
+use engine::Backend as EngineBackend;
 use report::Report;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +35,21 @@ struct Args {
     /// Run every scenario at a tenth of its size (a smoke run).
     #[arg(long)]
     quick: bool,
+    /// With `--backend postgres`: the server to create the bench's databases on, as a
+    /// user that may create databases (each `mobieus_bench_<random>`, dropped after).
+    #[arg(
+        long,
+        env = "MOBIEUS_BENCH_POSTGRES_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    /// With `--backend postgres`, `throughput` (and `all`): drain the backlog with N
+    /// `mobieus worker` processes (0: the worker in this process, the default of
+    /// `throughput`; `all` runs the in-process worker and then 1, 2 and 4 processes).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=16))]
+    workers: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -53,10 +75,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.backend == Backend::Postgres {
+    if args.workers.is_some_and(|n| n > 0) && args.backend != Backend::Postgres {
         eprintln!(
-            "error: the postgres backend is not built yet (see the scale-out issue); use --backend sqlite"
+            "error: --workers needs --backend postgres (worker processes share a Postgres database)"
         );
+        return ExitCode::from(2);
+    }
+    if args.workers.is_some_and(|n| n > 0)
+        && !matches!(args.scenario, Scenario::Throughput | Scenario::All)
+    {
+        eprintln!("error: --workers applies to the throughput scenario (and all)");
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -70,7 +98,16 @@ fn main() -> ExitCode {
         }
     };
     let scale = if args.quick { 0.1 } else { 1.0 };
-    let result = runtime.block_on(run(args.scenario, scale));
+    let result = runtime.block_on(async {
+        // Ctrl-C ends the run through the same path as an error: the engines' databases
+        // and worker processes are dropped with the scenario that held them.
+        tokio::select! {
+            r = run(&args, scale) => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".to_owned()),
+        }
+    });
+    // Whatever database an engine could not drop (or was left by a panic).
+    pg::drop_leftovers();
     let report = match result {
         Ok(r) => r,
         Err(e) => {
@@ -88,31 +125,59 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn run(scenario: Scenario, scale: f64) -> Result<Report, String> {
+async fn run(args: &Args, scale: f64) -> Result<Report, String> {
     mobieus_delivery::install_crypto();
     sys::prepare();
-    let mut report = Report::new(scale);
+    let backend = match args.backend {
+        Backend::Sqlite => EngineBackend::Sqlite,
+        Backend::Postgres => EngineBackend::Postgres(std::sync::Arc::new(
+            pg::PgServer::connect(&args.database_url).await?,
+        )),
+    };
+    let b = &backend;
+    let scenario = args.scenario;
+    let mut report = Report::new(scale, b);
     let all = scenario == Scenario::All;
+    // The worker processes' binary, before anything is measured.
+    let processes: Vec<u16> = match (args.workers, all && b.is_postgres()) {
+        (Some(0), _) => Vec::new(),
+        (Some(n), _) => vec![n],
+        (None, true) => vec![1, 2, 4],
+        (None, false) => Vec::new(),
+    };
+    if !processes.is_empty() {
+        children::binary()?;
+    }
     if all || scenario == Scenario::Latency {
-        report.add("latency", scenarios::latency::run(scale).await?);
+        report.add("latency", scenarios::latency::run(b, scale).await?);
     }
     if all || scenario == Scenario::Throughput {
-        report.add("throughput", scenarios::throughput::run(scale).await?);
+        // The in-process worker (as on SQLite) unless worker processes were asked for;
+        // `all` on Postgres then also drains with 1, 2 and 4 processes.
+        if args.workers.is_none_or(|n| n == 0) || all {
+            report.add("throughput", scenarios::throughput::run(b, scale).await?);
+        }
+        for n in processes {
+            report.add(
+                format!("throughput-workers-{n}"),
+                scenarios::throughput::run_processes(b, scale, n).await?,
+            );
+        }
     }
     if all || scenario == Scenario::Fanout {
-        report.add("fanout", scenarios::fanout::run(scale).await?);
+        report.add("fanout", scenarios::fanout::run(b, scale).await?);
     }
     if all || scenario == Scenario::Api {
-        report.add("api", scenarios::api::run(scale).await?);
+        report.add("api", scenarios::api::run(b, scale).await?);
     }
     if all || scenario == Scenario::QueueScale {
-        report.add("queue-scale", scenarios::queue_scale::run(scale).await?);
+        report.add("queue-scale", scenarios::queue_scale::run(b, scale).await?);
     }
     if all || scenario == Scenario::Idle {
-        report.add("idle", scenarios::idle::run(scale).await?);
+        report.add("idle", scenarios::idle::run(b, scale).await?);
     }
     if all || scenario == Scenario::Ingest {
-        report.add("ingest", scenarios::ingest::run(scale).await?);
+        report.add("ingest", scenarios::ingest::run(b, scale).await?);
     }
     Ok(report)
 }

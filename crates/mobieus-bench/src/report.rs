@@ -1,6 +1,8 @@
 //! Figures and targets: a table per scenario (PASS/MISS beside each target), a summary
-//! when several ran, and the JSON document `--json` writes.
+//! when several ran, and the JSON document `--json` writes. On Postgres the targets (set
+//! for SQLite) are shown for reference, and every table says which backend it is.
 
+use crate::engine::Backend;
 use serde_json::{Map, Value, json};
 
 /// One target: a figure and its limit.
@@ -65,11 +67,16 @@ impl Outcome {
 #[derive(Debug)]
 pub struct Report {
     scale: f64,
-    scenarios: Vec<(&'static str, Outcome)>,
+    /// Postgres: the server's version and address; `None`: SQLite.
+    postgres: Option<(String, String)>,
+    scenarios: Vec<(String, Outcome)>,
 }
 
 fn fmt(v: f64) -> String {
-    if v.abs() >= 100.0 {
+    if v.is_nan() {
+        // A figure this backend cannot measure.
+        "n/a".to_owned()
+    } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.2}")
@@ -79,15 +86,20 @@ fn fmt(v: f64) -> String {
 }
 
 impl Report {
-    pub fn new(scale: f64) -> Self {
+    pub fn new(scale: f64, backend: &Backend) -> Self {
         Self {
             scale,
+            postgres: match backend {
+                Backend::Sqlite => None,
+                Backend::Postgres(server) => Some((server.version.clone(), server.address.clone())),
+            },
             scenarios: Vec::new(),
         }
     }
 
-    pub fn add(&mut self, name: &'static str, outcome: Outcome) {
-        println!("{}", table(name, &outcome));
+    pub fn add(&mut self, name: impl Into<String>, outcome: Outcome) {
+        let name = name.into();
+        println!("{}", table(&name, &outcome, self.postgres.is_some()));
         self.scenarios.push((name, outcome));
     }
 
@@ -105,12 +117,29 @@ impl Report {
                 ""
             }
         );
+        if let Some((version, address)) = &self.postgres {
+            println!(
+                "backend: PostgreSQL {version} at {address}, a fresh database per engine (the targets are set for SQLite: shown for reference)"
+            );
+        }
         if self.scenarios.len() > 1 {
-            println!("\nsummary");
+            if self.postgres.is_some() {
+                println!("\nsummary (postgres; targets set for SQLite)");
+            } else {
+                println!("\nsummary");
+            }
+            // 12 wide, or wider for the names of worker-process runs.
+            let width = self
+                .scenarios
+                .iter()
+                .map(|(name, _)| name.chars().count() + 1)
+                .max()
+                .unwrap_or(0)
+                .max(12);
             for (name, o) in &self.scenarios {
                 for t in &o.targets {
                     println!(
-                        "  {:<4} {name:<12} {}",
+                        "  {:<4} {name:<width$} {}",
                         if t.pass() { "PASS" } else { "MISS" },
                         t.name
                     );
@@ -130,32 +159,49 @@ impl Report {
             let targets: Vec<Value> = o
                 .targets
                 .iter()
-                .map(|t| json!({ "name": t.name, "value": t.value, "limit": t.limit, "pass": t.pass() }))
+                .map(|t| {
+                    let mut target = json!({ "name": t.name, "value": t.value, "limit": t.limit, "pass": t.pass() });
+                    if self.postgres.is_some() {
+                        // The limit is the SQLite target, for reference.
+                        target["limit_for"] = json!("sqlite");
+                    }
+                    target
+                })
                 .collect();
             doc.insert(
-                (*name).to_owned(),
+                name.clone(),
                 json!({ "figures": figures, "targets": targets }),
             );
         }
         let mut machine = crate::sys::machine();
         machine["quick"] = json!(self.scale < 1.0);
+        if let Some((version, address)) = &self.postgres {
+            machine["backend"] = json!("postgres");
+            machine["postgres_version"] = json!(version);
+            machine["postgres_server"] = json!(address);
+        }
         doc.insert("machine".to_owned(), machine);
         serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default()
     }
 }
 
-fn table(name: &str, o: &Outcome) -> String {
-    let mut out = format!("\n== {name}\n");
+fn table(name: &str, o: &Outcome, postgres: bool) -> String {
+    let mut out = if postgres {
+        format!("\n== {name} [postgres]\n")
+    } else {
+        format!("\n== {name}\n")
+    };
     for (n, v, unit) in &o.figures {
         out.push_str(&format!("  {n:<44} {:>12} {unit}\n", fmt(*v)));
     }
     for t in &o.targets {
         out.push_str(&format!(
-            "  {:<4} {:<39} {:>12} {} (target {} {})\n",
+            "  {:<4} {:<39} {:>12} {} ({}target {} {})\n",
             if t.pass() { "PASS" } else { "MISS" },
             t.name,
             fmt(t.value),
             t.unit,
+            if postgres { "SQLite " } else { "" },
             if t.at_most { "≤" } else { "≥" },
             fmt(t.limit),
         ));

@@ -58,9 +58,18 @@ pub fn rss_mb() -> f64 {
 
 /// CPU time (user + system) this process has used.
 pub fn cpu_time() -> Duration {
-    let Some(stat) = read_proc("/proc/self/stat") else {
-        return Duration::ZERO;
-    };
+    read_proc("/proc/self/stat").map_or(Duration::ZERO, |stat| stat_cpu(&stat))
+}
+
+/// CPU time (user + system) process `pid` has used; `None` when it cannot be read.
+pub fn cpu_time_of(pid: u32) -> Option<Duration> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .map(|stat| stat_cpu(&stat))
+}
+
+/// utime + stime of a /proc/PID/stat line.
+fn stat_cpu(stat: &str) -> Duration {
     // Fields after the command name (which is in parentheses and may hold spaces).
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();

@@ -2,7 +2,7 @@
 //! server, each under the same concurrent loopback load: requests/s, p99, and the ratio.
 
 use super::join;
-use crate::engine::{Engine, err};
+use crate::engine::{Backend, Engine, err};
 use crate::report::{Outcome, Target};
 use crate::sys::percentile_ms;
 use mobieus_core::keys::{self, KeyRequest};
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 const CONNECTIONS: usize = 32;
 
-pub async fn run(scale: f64) -> Result<Outcome, String> {
-    let engine = Engine::new().await?;
+pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
+    let engine = Engine::new(backend).await?;
     for i in 0..100 {
         join(&engine.db, &format!("m{i}")).await?;
     }

@@ -2,14 +2,14 @@
 //! transaction takes, and how long until the last receiver has it.
 
 use super::join;
-use crate::engine::{Engine, err, settle};
+use crate::engine::{Backend, Engine, err, settle};
 use crate::receiver::Receiver;
 use crate::report::{Outcome, Target};
 use mobieus_domain::tenant::TenantSlug;
 use std::time::{Duration, Instant};
 
-pub async fn run(scale: f64) -> Result<Outcome, String> {
-    let engine = Engine::new().await?;
+pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
+    let engine = Engine::new(backend).await?;
     let receiver = Receiver::start(false).await?;
     let running = Engine::spawn(engine.worker(Engine::config(64))?);
     let mut o = Outcome::default();

@@ -2,7 +2,7 @@
 //! concurrent callers, each action with its event and one delivery.
 
 use super::join;
-use crate::engine::Engine;
+use crate::engine::{Backend, Engine};
 use crate::receiver::Receiver;
 use crate::report::{Outcome, Target};
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 const CALLERS: usize = 8;
 
-pub async fn run(scale: f64) -> Result<Outcome, String> {
-    let engine = Engine::new().await?;
+pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
+    let engine = Engine::new(backend).await?;
     let receiver = Receiver::start(false).await?;
     engine.endpoint(&receiver.url("/in")).await?;
     let span = Duration::from_secs_f64((5.0 * scale).max(1.0));

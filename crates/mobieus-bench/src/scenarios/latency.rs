@@ -2,7 +2,7 @@
 //! action (its transaction included) to the receiver reading its request.
 
 use super::{join, scaled};
-use crate::engine::{Engine, settle};
+use crate::engine::{Backend, Engine, settle};
 use crate::receiver::Receiver;
 use crate::report::{Outcome, Target};
 use crate::sys::percentile_ms;
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 const RATE: f64 = 500.0;
 
-pub async fn run(scale: f64) -> Result<Outcome, String> {
-    let engine = Engine::new().await?;
+pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
+    let engine = Engine::new(backend).await?;
     let receiver = Receiver::start(true).await?;
     engine.endpoint(&receiver.url("/hook")).await?;
     let running = Engine::spawn(engine.worker(Engine::config(64))?);

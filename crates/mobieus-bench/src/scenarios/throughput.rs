@@ -1,11 +1,16 @@
 //! `throughput`: a backlog of deliveries to 10 endpoints drained by the worker, against
 //! the raw rate the same HTTP client reaches on the same receiver with no engine between.
+//! On Postgres the backlog can also be drained by N `mobieus worker` processes
+//! ([`run_processes`]); the bytes written are then the server's WAL.
 
 use super::{join, scaled};
-use crate::engine::{Engine, err};
+use crate::children::Workers;
+use crate::engine::{Backend, Engine, err};
+use crate::pg;
 use crate::receiver::Receiver;
 use crate::report::{Outcome, Target};
 use crate::sys;
+use sqlx::AssertSqlSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -35,8 +40,14 @@ const TYPICAL_HEADERS: [(&str, &str); 10] = [
 ];
 const CONCURRENCY: usize = 64;
 
-pub async fn run(scale: f64) -> Result<Outcome, String> {
-    let engine = Engine::new().await?;
+/// A fresh engine with `ENDPOINTS` endpoints on a receiver, and a backlog of (about)
+/// 100,000 deliveries to them: the engine, the receiver, the deliveries, the events, and
+/// how long the enqueue took.
+async fn backlog(
+    backend: &Backend,
+    scale: f64,
+) -> Result<(Engine, Receiver, usize, usize, Duration), String> {
+    let engine = Engine::new(backend).await?;
     let receiver = Receiver::start(false).await?;
     for e in 0..ENDPOINTS {
         engine.endpoint(&receiver.url(&format!("/e{e}"))).await?;
@@ -48,8 +59,41 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
         join(&engine.db, &format!("m{i}")).await?;
     }
     let enqueue = enqueue.elapsed();
+    Ok((engine, receiver, deliveries, events, enqueue))
+}
+
+/// What the Postgres server did in a span: the WAL position and its backends' CPU at
+/// its start.
+struct ServerMark {
+    wal: i64,
+    cpu: Vec<(i32, Duration)>,
+}
+
+impl ServerMark {
+    async fn now(engine: &Engine) -> Result<Option<Self>, String> {
+        let Some(pg) = &engine.pg else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            cpu: pg::backends_cpu(&pg.pool).await?,
+            wal: pg::wal_position(&pg.pool).await?,
+        }))
+    }
+
+    /// WAL bytes written since (by the whole server) and the database's backends' CPU.
+    async fn since(&self, engine: &Engine) -> Result<(f64, Option<Duration>), String> {
+        let pg = engine.pg.as_ref().ok_or("not on Postgres")?;
+        let wal = pg::wal_position(&pg.pool).await?;
+        let cpu = pg::backends_cpu(&pg.pool).await?;
+        Ok(((wal - self.wal) as f64, pg::cpu_between(&self.cpu, &cpu)))
+    }
+}
+
+pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
+    let (engine, receiver, deliveries, events, enqueue) = backlog(backend, scale).await?;
 
     let worker = engine.worker(Engine::config(CONCURRENCY))?;
+    let server = ServerMark::now(&engine).await?;
     let started = Instant::now();
     let cpu0 = sys::cpu_time();
     let running = Engine::spawn(worker.clone());
@@ -68,12 +112,16 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
     }
     let drained = started.elapsed();
     let cpu = sys::cpu_time().saturating_sub(cpu0);
+    let server = match &server {
+        Some(mark) => Some(mark.since(&engine).await?),
+        None => None,
+    };
     running.stop().await;
     let rate = deliveries as f64 / drained.as_secs_f64();
     let cpu_per_delivery = cpu.as_secs_f64() * 1e6 / deliveries as f64;
 
     let (raw, cpu_per_request) = raw_rate(&engine, &receiver, scale).await?;
-    let (store_rate, store_cpu, store_written) = store_only(&engine, deliveries / 5).await?;
+    let store = store_only(&engine, deliveries / 5).await?;
     let mut o = Outcome::default();
     o.figure("deliveries", deliveries as f64, "");
     o.figure(
@@ -100,17 +148,34 @@ pub async fn run(scale: f64) -> Result<Outcome, String> {
         cpu_per_delivery - cpu_per_request,
         "µs",
     );
+    if let Some((wal, backends)) = server {
+        server_figures(&mut o, deliveries, drained, wal, backends);
+    }
     o.figure(
         "the store alone: claims and records, no HTTP",
-        store_rate,
+        store.rate,
         "deliveries/s",
     );
-    o.figure("the store alone: CPU per delivery", store_cpu, "µs");
-    o.figure(
-        "the store alone: bytes written per delivery",
-        store_written,
-        "B",
-    );
+    o.figure("the store alone: CPU per delivery", store.cpu, "µs");
+    match store.server_cpu {
+        None => o.figure(
+            "the store alone: bytes written per delivery",
+            store.written,
+            "B",
+        ),
+        Some(server_cpu) => {
+            o.figure(
+                "the store alone: Postgres backends' CPU",
+                server_cpu.unwrap_or(f64::NAN),
+                "µs/delivery",
+            );
+            o.figure(
+                "the store alone: WAL per delivery (server)",
+                store.written,
+                "B",
+            );
+        }
+    }
     o.target(Target::at_least(
         "deliveries/s to 10 endpoints",
         rate,
@@ -175,7 +240,7 @@ async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<(f
 /// time and each batch recorded as delivered, one after the other, through the same store
 /// and core calls as the worker. Deliveries/s, the process's CPU per delivery in µs, and
 /// the bytes it wrote per delivery (the database's log and files).
-async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64, f64), String> {
+async fn store_only(engine: &Engine, deliveries: usize) -> Result<StoreOnly, String> {
     use mobieus_core::delivery::{DeliveryPolicy, Outcome, Recorded, record_all};
     use mobieus_domain::time::Timestamp;
     use mobieus_store::NewAttempt;
@@ -189,6 +254,9 @@ async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64, f64
     headers.insert("content-length".to_owned(), "400".into());
     let headers = serde_json::Value::Object(headers);
     let policy = DeliveryPolicy::default();
+    // On Postgres the bench writes only to sockets: the server's WAL is what the store
+    // makes it write (SQLite: the process's own writes, its database files).
+    let server = ServerMark::now(engine).await?;
     let started = Instant::now();
     let cpu0 = sys::cpu_time();
     let written0 = sys::written_bytes();
@@ -228,10 +296,200 @@ async fn store_only(engine: &Engine, deliveries: usize) -> Result<(f64, f64, f64
     }
     let cpu = sys::cpu_time().saturating_sub(cpu0);
     let written = sys::written_bytes().saturating_sub(written0);
+    let elapsed = started.elapsed();
     let n = done.max(1) as f64;
-    Ok((
-        n / started.elapsed().as_secs_f64(),
-        cpu.as_secs_f64() * 1e6 / n,
-        written as f64 / n,
-    ))
+    let (written, server_cpu) = match &server {
+        Some(mark) => {
+            let (wal, cpu) = mark.since(engine).await?;
+            (wal, Some(cpu.map(|c| c.as_secs_f64() * 1e6 / n)))
+        }
+        None => (written as f64, None),
+    };
+    Ok(StoreOnly {
+        rate: n / elapsed.as_secs_f64(),
+        cpu: cpu.as_secs_f64() * 1e6 / n,
+        written: written / n,
+        server_cpu,
+    })
+}
+
+/// What the store alone did, per delivery.
+struct StoreOnly {
+    /// Deliveries/s.
+    rate: f64,
+    /// This process's CPU, µs.
+    cpu: f64,
+    /// Bytes written: the process's (SQLite), the server's WAL (Postgres).
+    written: f64,
+    /// Postgres: the database's backends' CPU, µs (`None` inside: not readable).
+    server_cpu: Option<Option<f64>>,
+}
+
+/// The Postgres server's part of a drain: WAL written and the database's backends' CPU.
+fn server_figures(
+    o: &mut Outcome,
+    deliveries: usize,
+    drained: Duration,
+    wal: f64,
+    backends: Option<Duration>,
+) {
+    let n = deliveries as f64;
+    match backends {
+        Some(cpu) => {
+            o.figure(
+                "Postgres backends' CPU while draining",
+                cpu.as_secs_f64() / drained.as_secs_f64() * 100.0,
+                "% of a core",
+            );
+            o.figure(
+                "Postgres backends' CPU per delivery",
+                cpu.as_secs_f64() * 1e6 / n,
+                "µs",
+            );
+        }
+        None => o.figure("Postgres backends' CPU (not readable here)", f64::NAN, ""),
+    }
+    o.figure("WAL per delivery (whole server)", wal / n, "B");
+}
+
+/// The backlog drained by `n` `mobieus worker` processes on the engine's Postgres
+/// database (each with the in-process worker's concurrency and retry schedule): from
+/// their start until the receiver has every delivery and the database records each as
+/// succeeded. The raw client rate is measured in this process afterwards, as in [`run`].
+pub async fn run_processes(backend: &Backend, scale: f64, n: u16) -> Result<Outcome, String> {
+    if !backend.is_postgres() {
+        return Err("worker processes need --backend postgres".to_owned());
+    }
+    let (engine, receiver, deliveries, events, enqueue) = backlog(backend, scale).await?;
+    let pg = engine.pg.as_ref().ok_or("not on Postgres")?;
+    let schema = engine.tenant_schema("bench").await?;
+    let n = usize::from(n);
+
+    // Each worker holds its pool and one listening connection: they must fit beside the
+    // connections open now (this process's, and whoever else shares the server).
+    let (room, open) = pg::connection_room(&pg.pool).await?;
+    let free = room - open - 5;
+    let pool = (48 / n as i64).min(16).min(free / n as i64 - 1);
+    if pool < 2 {
+        return Err(format!(
+            "the Postgres server has room for {free} more connections: too few for {n} worker processes"
+        ));
+    }
+    let pool = u32::try_from(pool).map_err(err)?;
+    let count = format!(
+        "SELECT count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'pending')
+         FROM {schema}.webhook_deliveries"
+    );
+
+    let server = ServerMark::now(&engine).await?.ok_or("not on Postgres")?;
+    let timeout = Duration::from_secs(600);
+    let started = Instant::now();
+    let cpu0 = sys::cpu_time();
+    let mut workers = Workers::spawn(&engine, n, pool, CONCURRENCY)?;
+    // The processes' start: until the first delivery arrives.
+    while !receiver.wait_for(1, Duration::from_millis(100)).await {
+        workers.check()?;
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(format!(
+                "throughput with {n} worker processes: nothing arrived in 60 s"
+            ));
+        }
+    }
+    let first = started.elapsed();
+    while !receiver
+        .wait_for(deliveries as u64, Duration::from_millis(500))
+        .await
+    {
+        workers.check()?;
+        if started.elapsed() > timeout {
+            return Err(format!(
+                "throughput with {n} worker processes: {} of {deliveries} arrived",
+                receiver.count()
+            ));
+        }
+    }
+    let received = started.elapsed();
+    loop {
+        let (succeeded, pending): (i64, i64) = sqlx::query_as(AssertSqlSafe(count.clone()))
+            .fetch_one(&pg.pool)
+            .await
+            .map_err(err)?;
+        if succeeded >= deliveries as i64 {
+            break;
+        }
+        if pending == 0 {
+            return Err(format!(
+                "throughput with {n} worker processes: {succeeded} of {deliveries} succeeded, none pending"
+            ));
+        }
+        workers.check()?;
+        if started.elapsed() > timeout {
+            return Err(format!(
+                "throughput with {n} worker processes: {succeeded} of {deliveries} recorded"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drained = started.elapsed();
+    let cpu = sys::cpu_time().saturating_sub(cpu0);
+    let workers_cpu = workers.cpu();
+    let (wal, backends) = server.since(&engine).await?;
+    workers.stop();
+    let duplicates = receiver.count().saturating_sub(deliveries as u64);
+    let rate = deliveries as f64 / drained.as_secs_f64();
+    let (raw, _) = raw_rate(&engine, &receiver, scale).await?;
+
+    let mut o = Outcome::default();
+    o.figure("worker processes", n as f64, "");
+    o.figure(
+        "Postgres connections per worker (its pool)",
+        f64::from(pool),
+        "",
+    );
+    o.figure("deliveries", deliveries as f64, "");
+    o.figure(
+        "enqueue (events with 10 deliveries each)",
+        events as f64 / enqueue.as_secs_f64(),
+        "events/s",
+    );
+    o.figure(
+        "first received after (processes start)",
+        first.as_secs_f64(),
+        "s",
+    );
+    o.figure("all received after", received.as_secs_f64(), "s");
+    o.figure("all recorded after", drained.as_secs_f64(), "s");
+    o.figure("requests beyond one per delivery", duplicates as f64, "");
+    o.figure("deliveries/s (received and recorded)", rate, "/s");
+    o.figure("raw client → receiver", raw, "req/s");
+    o.figure("engine / raw", rate / raw, "");
+    o.figure(
+        "worker processes' CPU while draining",
+        workers_cpu.as_secs_f64() / drained.as_secs_f64() * 100.0,
+        "% of a core",
+    );
+    o.figure(
+        "worker processes' CPU per delivery",
+        workers_cpu.as_secs_f64() * 1e6 / deliveries as f64,
+        "µs",
+    );
+    o.figure(
+        "this process's CPU (the receiver)",
+        cpu.as_secs_f64() / drained.as_secs_f64() * 100.0,
+        "% of a core",
+    );
+    server_figures(&mut o, deliveries, drained, wal, backends);
+    o.target(Target::at_least(
+        "deliveries/s to 10 endpoints",
+        rate,
+        30_000.0,
+        "/s",
+    ));
+    o.target(Target::at_least(
+        "share of the raw client rate",
+        rate / raw * 100.0,
+        50.0,
+        "%",
+    ));
+    Ok(o)
 }

@@ -12,9 +12,10 @@ pub(crate) const CONTROL: &[&str] = &[include_str!(
     "../../migrations/postgres/control/0001_control.sql"
 )];
 
-pub(crate) const TENANT: &[&str] = &[include_str!(
-    "../../migrations/postgres/tenant/0001_tenant.sql"
-)];
+pub(crate) const TENANT: &[&str] = &[
+    include_str!("../../migrations/postgres/tenant/0001_tenant.sql"),
+    include_str!("../../migrations/postgres/tenant/0002_claim_order_index.sql"),
+];
 
 /// The first key of every advisory lock mobieus takes ("mobi"); the second is 0 for the
 /// control schema and a tenant's id for its schema.
