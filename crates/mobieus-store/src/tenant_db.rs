@@ -225,15 +225,17 @@ impl TenantDb {
                 sqlite::claim_due(pool, now, lease_until, batch, room, default_room).await
             }
             TenantConn::Postgres(pg) => {
-                let mut tx = pg.begin().await?;
-                let claimed =
-                    postgres::claim_due(&mut tx, now, lease_until, batch, room, default_room)
-                        .await?;
-                if !claimed.is_empty() {
-                    // Should this worker die with the claims, they are due again when
-                    // their lease runs out: a row of due work says so to the others.
-                    postgres::hint_due_in(&mut tx, &self.slug, lease_until).await?;
-                }
+                let mut tx = pg.begin_unflushed().await?;
+                let claimed = postgres::claim_due(
+                    &mut tx,
+                    &self.slug,
+                    now,
+                    lease_until,
+                    batch,
+                    room,
+                    default_room,
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(claimed)
             }
@@ -496,8 +498,7 @@ impl TenantTx {
                 if self.enqueued {
                     // In the transaction: no commit can leave its work unknown to the
                     // workers of other nodes, and those listening are woken at once.
-                    postgres::hint_due_in(&mut tx, &self.slug, Timestamp::now()).await?;
-                    postgres::notify_work(&mut tx, &self.slug).await?;
+                    postgres::enqueued(&mut tx, &self.slug, Timestamp::now()).await?;
                 }
                 tx.commit().await?;
             }

@@ -27,6 +27,7 @@ const CLAIM_SCAN: i64 = 2_000;
 /// lies beyond waits until it has room).
 pub(crate) async fn claim_due(
     c: &mut PgConnection,
+    slug: &mobieus_domain::tenant::TenantSlug,
     now: Timestamp,
     lease_until: Timestamp,
     batch: u32,
@@ -101,12 +102,20 @@ pub(crate) async fn claim_due(
         return Ok(Vec::new());
     }
     let positions: Vec<i64> = chosen.iter().map(|(p, ..)| *p).collect();
+    // With the lease, in the same statement, a row of due work at its end: should this
+    // worker die with the claims, they are due again then, and that row says so to the
+    // other workers.
     sqlx::query(
-        "UPDATE webhook_deliveries SET lease_until = $1, updated_at = $2 WHERE position = ANY($3)",
+        "WITH leased AS (
+             UPDATE webhook_deliveries SET lease_until = $1, updated_at = $2
+             WHERE position = ANY($3) RETURNING 1
+         )
+         INSERT INTO mobieus.due_work (slug, due_at) SELECT $4, $1 WHERE EXISTS (SELECT 1 FROM leased)",
     )
     .bind(lease_until.millis())
     .bind(now.millis())
     .bind(&positions)
+    .bind(slug.as_str())
     .execute(&mut *c)
     .await?;
     chosen
