@@ -108,8 +108,8 @@ impl PgTenant {
 
     /// A transaction whose commit does not wait for the log to reach the disk: for what
     /// a crash may lose without harm. A claim lost with the server's last moments only
-    /// makes its deliveries claimable again at once (sent at least once, as always); the
-    /// claim is on every delivery's path, and its flush was a third of the latency.
+    /// makes its deliveries claimable again at once (sent at least once, as always), and
+    /// the claim is on every delivery's path.
     pub(crate) async fn begin_unflushed(&self) -> Result<PgTx> {
         self.pg
             .begin_with(&self.schema, "SET LOCAL synchronous_commit TO off")
