@@ -12,6 +12,7 @@ mod master_key;
 pub mod metrics;
 mod postgres;
 mod records;
+mod rows;
 mod sqlite;
 mod store;
 mod tenant_db;

@@ -1,7 +1,8 @@
 //! Queries on the control schema, and the creation of tenants' schemas.
 
 use super::conn::{Pg, PgTenant, PgTx, tenant_schema};
-use super::{corrupt, migrate};
+use super::migrate;
+use crate::rows::{corrupt, slug_from};
 use crate::{Result, StoreError, Tenant};
 use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::{HostName, TenantSlug};
@@ -149,10 +150,6 @@ fn tenant_from_row(row: &PgRow) -> Result<Tenant> {
         hosts,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
     })
-}
-
-fn slug_from(s: &str) -> Result<TenantSlug> {
-    TenantSlug::parse(s).map_err(|_| corrupt("tenant slug", s))
 }
 
 pub(crate) async fn list_tenants(pg: &Pg) -> Result<Vec<Tenant>> {

@@ -1,8 +1,7 @@
 //! Forum queries. Each takes the connection of a transaction pinned to its tenant's
 //! schema, so the same query serves a read on its own and a read inside a write.
 
-use super::corrupt;
-use crate::sqlite::paginate;
+use crate::rows::{corrupt, paginate, post_status, post_status_str};
 use crate::{ModerationRecord, Page, PostFilter, Result, ThreadSummary};
 use mobieus_domain::forum::{
     Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId, UserRef, UserStatus,
@@ -50,23 +49,6 @@ fn thread_from_row(row: &PgRow) -> Result<Thread> {
         locked: row.try_get("locked")?,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
     })
-}
-
-fn post_status(s: &str) -> Result<PostStatus> {
-    match s {
-        "visible" => Ok(PostStatus::Visible),
-        "deleted" => Ok(PostStatus::Deleted),
-        "removed" => Ok(PostStatus::Removed),
-        other => Err(corrupt("post status", other)),
-    }
-}
-
-fn post_status_str(s: PostStatus) -> &'static str {
-    match s {
-        PostStatus::Visible => "visible",
-        PostStatus::Deleted => "deleted",
-        PostStatus::Removed => "removed",
-    }
 }
 
 fn post_from_row(row: &PgRow) -> Result<Post> {

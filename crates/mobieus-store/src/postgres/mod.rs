@@ -49,7 +49,3 @@ pub(crate) fn map_error(e: sqlx::Error) -> StoreError {
     }
     StoreError::Postgres(e)
 }
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Corrupt(format!("{what} {value:?}"))
-}

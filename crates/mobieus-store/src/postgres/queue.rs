@@ -2,9 +2,8 @@
 //! attempt went. A lease that runs out (its worker died) makes the delivery due again:
 //! at-least-once, never lost.
 
-use super::corrupt;
-use crate::sqlite::paginate_positioned;
-use crate::{ClaimedDelivery, DeliveryState, Page, RecordedAttempt, Result};
+use crate::rows::{corrupt, paginate_positioned, state_columns};
+use crate::{ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use sqlx::postgres::PgRow;
@@ -131,15 +130,6 @@ pub(crate) async fn claim_due(
             })
         })
         .collect()
-}
-
-fn state_columns(state: DeliveryState) -> (&'static str, Option<i64>) {
-    match state {
-        DeliveryState::Succeeded => ("succeeded", None),
-        DeliveryState::Retry { at } => ("pending", Some(at.millis())),
-        DeliveryState::Failed => ("failed", None),
-        DeliveryState::Cancelled => ("cancelled", None),
-    }
 }
 
 /// Records attempts and their deliveries' next states: one `UPDATE` for the batch that

@@ -1,7 +1,6 @@
 //! Webhook endpoints, the deliveries written beside each event, and the audit log.
 
-use super::corrupt;
-use crate::sqlite::paginate_positioned;
+use crate::rows::{corrupt, paginate_positioned};
 use crate::{AuditEntry, EndpointRecord, NewEndpoint, Page, Result};
 use mobieus_domain::event::EventType;
 use mobieus_domain::time::Timestamp;

@@ -1,7 +1,8 @@
 //! Queries on the control database.
 
+use super::Pool;
 use super::sql::{all, exec, one};
-use super::{Pool, corrupt};
+use crate::rows::{corrupt, slug_from};
 use crate::{Result, Tenant};
 use mobieus_domain::tenant::{HostName, TenantSlug};
 use mobieus_domain::time::Timestamp;
@@ -58,10 +59,6 @@ fn tenant_from_row(row: &Row<'_>) -> Result<Tenant> {
         hosts,
         created_at: Timestamp::from_millis(row.get("created_at")?),
     })
-}
-
-fn slug_from(s: &str) -> Result<TenantSlug> {
-    TenantSlug::parse(s).map_err(|_| corrupt("tenant slug", s))
 }
 
 pub(crate) async fn tenant_by_slug(pool: &Pool, slug: &TenantSlug) -> Result<Option<Tenant>> {

@@ -1,21 +1,11 @@
 //! The public event feed (the outbox table).
 
-use super::paginate;
 use super::sql::{Sql, one, text};
+use crate::rows::{not_in_feed, paginate};
 use crate::{EventFilter, Page, Result, StoredEvent};
 use mobieus_domain::event::Event;
 use mobieus_domain::time::Timestamp;
 use rusqlite::{Connection, Row, params};
-
-/// The event type stored for delivery but kept out of the feed (the domain's rule; there
-/// is one such type, `webhook.test`).
-fn not_in_feed() -> &'static str {
-    use mobieus_domain::event::EventType;
-    EventType::CATALOG
-        .iter()
-        .find(|i| !i.event_type.in_feed())
-        .map_or(EventType::WebhookTest.name(), |i| i.name)
-}
 
 const EVENT_SELECT: &str = "SELECT position, id, type, created_at, payload FROM api_events";
 

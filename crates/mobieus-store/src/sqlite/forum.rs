@@ -1,9 +1,8 @@
 //! Forum queries. Each takes a connection, so the same query serves a read on its own
 //! and a read inside a write transaction.
 
-use super::corrupt;
-use super::paginate;
 use super::sql::{Sql, all, exec, one};
+use crate::rows::{corrupt, paginate, post_status, post_status_str};
 use crate::{ModerationRecord, Page, PostFilter, Result, ThreadSummary};
 use mobieus_domain::forum::{
     Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId, UserRef, UserStatus,
@@ -50,23 +49,6 @@ fn thread_from_row(row: &Row<'_>) -> Result<Thread> {
         locked: row.get("locked")?,
         created_at: Timestamp::from_millis(row.get("created_at")?),
     })
-}
-
-fn post_status(s: &str) -> Result<PostStatus> {
-    match s {
-        "visible" => Ok(PostStatus::Visible),
-        "deleted" => Ok(PostStatus::Deleted),
-        "removed" => Ok(PostStatus::Removed),
-        other => Err(corrupt("post status", other)),
-    }
-}
-
-fn post_status_str(s: PostStatus) -> &'static str {
-    match s {
-        PostStatus::Visible => "visible",
-        PostStatus::Deleted => "deleted",
-        PostStatus::Removed => "removed",
-    }
 }
 
 fn post_from_row(row: &Row<'_>) -> Result<Post> {

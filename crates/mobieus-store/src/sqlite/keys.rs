@@ -1,7 +1,7 @@
 //! API keys: stored as SHA-256 hashes only.
 
-use super::corrupt;
 use super::sql::{all, exec, one};
+use crate::rows::corrupt;
 use crate::{ApiKeyRecord, NewApiKey, Result};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash, KeyMode, RateLimit};
 use mobieus_domain::scope::Scopes;

@@ -39,7 +39,7 @@ pub use retention::Purged;
 pub(crate) use retention::purge_before;
 pub(crate) use webhooks::*;
 
-use crate::{Page, StoreError};
+use crate::StoreError;
 use std::path::Path;
 
 /// Whether the control database answers and its migrations are this build's.
@@ -75,31 +75,4 @@ pub(crate) fn map_error(e: rusqlite::Error) -> StoreError {
         return StoreError::Conflict { what };
     }
     StoreError::Database(e)
-}
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Corrupt(format!("{what} {value:?}"))
-}
-
-/// Cuts a `limit + 1` fetch down to `limit` and says where the next page starts.
-pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> Page<T> {
-    let limit = limit as usize;
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next_after = if more {
-        items.last().map(position)
-    } else {
-        None
-    };
-    Page { items, next_after }
-}
-
-/// [`paginate`] for rows fetched with their position beside them (`(position, item)`),
-/// for lists whose items do not carry their position themselves.
-pub(crate) fn paginate_positioned<T>(items: Vec<(i64, T)>, limit: u32) -> Page<T> {
-    let page = paginate(items, limit, |(position, _)| *position);
-    Page {
-        items: page.items.into_iter().map(|(_, item)| item).collect(),
-        next_after: page.next_after,
-    }
 }

@@ -2,9 +2,10 @@
 //! attempt went. A lease that runs out (its worker died) makes the delivery due again:
 //! at-least-once, never lost.
 
+use super::Pool;
 use super::sql::{Sql, all, exec, one, text};
-use super::{Pool, corrupt};
-use crate::{ClaimedDelivery, DeliveryState, Page, RecordedAttempt, Result};
+use crate::rows::{corrupt, state_columns};
+use crate::{ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use rusqlite::{Connection, Row, params};
@@ -90,15 +91,6 @@ pub(crate) async fn claim_due(
         Ok(claimed)
     })
     .await
-}
-
-fn state_columns(state: DeliveryState) -> (&'static str, Option<i64>) {
-    match state {
-        DeliveryState::Succeeded => ("succeeded", None),
-        DeliveryState::Retry { at } => ("pending", Some(at.millis())),
-        DeliveryState::Failed => ("failed", None),
-        DeliveryState::Cancelled => ("cancelled", None),
-    }
 }
 
 /// Records attempts and their deliveries' next states: for each, an `UPDATE` that ends
@@ -282,7 +274,7 @@ pub(crate) fn deliveries_page(
     }
     q.bind(i64::from(limit) + 1);
     let items = q.all(c, delivery_from_row)?;
-    Ok(super::paginate_positioned(items, limit))
+    Ok(crate::rows::paginate_positioned(items, limit))
 }
 
 /// One delivery of an endpoint.

@@ -35,7 +35,7 @@ pub(crate) fn export_page(
                 ValueRef::Integer(n) => Cell::Int(n),
                 ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
                 ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
-                ValueRef::Real(_) => return Err(super::corrupt("a real number in", name)),
+                ValueRef::Real(_) => return Err(crate::rows::corrupt("a real number in", name)),
             });
         }
         out.push(cells);

@@ -1,7 +1,7 @@
 //! Webhook endpoints, the deliveries written beside each event, and the audit log.
 
-use super::corrupt;
 use super::sql::{all, exec, one};
+use crate::rows::corrupt;
 use crate::{AuditEntry, EndpointRecord, NewEndpoint, Page, Result};
 use mobieus_domain::event::EventType;
 use mobieus_domain::time::Timestamp;
@@ -73,7 +73,7 @@ pub(crate) fn endpoints_page(
     let items = all(c, &sql, [after, i64::from(limit) + 1], |row| {
         Ok((row.get::<_, i64>("position")?, endpoint_from_row(row)?))
     })?;
-    Ok(super::paginate_positioned(items, limit))
+    Ok(crate::rows::paginate_positioned(items, limit))
 }
 
 pub(crate) fn delete_endpoint(c: &Connection, id: &EndpointId) -> Result<bool> {

@@ -1,0 +1,77 @@
+//! What both backends share in reading and writing rows: cutting a page, and how domain
+//! values are spelled in columns (the same text in a SQLite file and a Postgres schema,
+//! which is also what lets a tenant's rows move between them as they are).
+
+use crate::DeliveryState;
+use crate::{Page, StoreError};
+use mobieus_domain::forum::PostStatus;
+use mobieus_domain::tenant::TenantSlug;
+
+/// A stored value this version cannot read.
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+pub(crate) fn slug_from(s: &str) -> Result<TenantSlug, StoreError> {
+    TenantSlug::parse(s).map_err(|_| corrupt("tenant slug", s))
+}
+
+pub(crate) fn post_status(s: &str) -> Result<PostStatus, StoreError> {
+    match s {
+        "visible" => Ok(PostStatus::Visible),
+        "deleted" => Ok(PostStatus::Deleted),
+        "removed" => Ok(PostStatus::Removed),
+        other => Err(corrupt("post status", other)),
+    }
+}
+
+pub(crate) fn post_status_str(s: PostStatus) -> &'static str {
+    match s {
+        PostStatus::Visible => "visible",
+        PostStatus::Deleted => "deleted",
+        PostStatus::Removed => "removed",
+    }
+}
+
+/// A delivery's next state as its `status` and `next_attempt_at` columns.
+pub(crate) fn state_columns(state: DeliveryState) -> (&'static str, Option<i64>) {
+    match state {
+        DeliveryState::Succeeded => ("succeeded", None),
+        DeliveryState::Retry { at } => ("pending", Some(at.millis())),
+        DeliveryState::Failed => ("failed", None),
+        DeliveryState::Cancelled => ("cancelled", None),
+    }
+}
+
+/// The event type stored for delivery but kept out of the feed (the domain's rule; there
+/// is one such type, `webhook.test`).
+pub(crate) fn not_in_feed() -> &'static str {
+    use mobieus_domain::event::EventType;
+    EventType::CATALOG
+        .iter()
+        .find(|i| !i.event_type.in_feed())
+        .map_or(EventType::WebhookTest.name(), |i| i.name)
+}
+
+/// Cuts a `limit + 1` fetch down to `limit` and says where the next page starts.
+pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, position: impl Fn(&T) -> i64) -> Page<T> {
+    let limit = limit as usize;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next_after = if more {
+        items.last().map(position)
+    } else {
+        None
+    };
+    Page { items, next_after }
+}
+
+/// [`paginate`] for rows fetched with their position beside them (`(position, item)`),
+/// for lists whose items do not carry their position themselves.
+pub(crate) fn paginate_positioned<T>(items: Vec<(i64, T)>, limit: u32) -> Page<T> {
+    let page = paginate(items, limit, |(position, _)| *position);
+    Page {
+        items: page.items.into_iter().map(|(_, item)| item).collect(),
+        next_after: page.next_after,
+    }
+}
