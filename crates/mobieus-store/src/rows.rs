@@ -6,6 +6,7 @@ use crate::DeliveryState;
 use crate::{Page, StoreError};
 use mobieus_domain::forum::PostStatus;
 use mobieus_domain::tenant::TenantSlug;
+use mobieus_domain::time::Timestamp;
 
 /// A stored value this version cannot read.
 pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
@@ -73,5 +74,57 @@ pub(crate) fn paginate_positioned<T>(items: Vec<(i64, T)>, limit: u32) -> Page<T
     Page {
         items: page.items.into_iter().map(|(_, item)| item).collect(),
         next_after: page.next_after,
+    }
+}
+
+/// The most attempts the health card reads back (newest first); beyond it the figures
+/// say so.
+pub(crate) const HEALTH_MOST_ATTEMPTS: i64 = 200_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// The health card's tally, the same whichever backend reads the attempts.
+impl crate::DeliveryHealth {
+    /// An empty tally of the window from `since` to `now`, an hour per slot.
+    pub(crate) fn window(since: Timestamp, now: Timestamp) -> Self {
+        let hours =
+            usize::try_from((now.millis() - since.millis()).div_euclid(HOUR_MS) + 1).unwrap_or(24);
+        Self {
+            hourly: vec![(0, 0); hours],
+            ..Self::default()
+        }
+    }
+
+    /// Counts an attempt started at `at` (ms) with this answer's status; `false` when it
+    /// started before the window, where reading, newest first, stops (attempts are
+    /// recorded roughly in time order; a few late ones may lie beyond this one, which is
+    /// as far back as the card looks).
+    pub(crate) fn count(&mut self, since: Timestamp, at: i64, status: Option<i64>) -> bool {
+        if at < since.millis() {
+            return false;
+        }
+        let ok = status.is_some_and(|s| (200..300).contains(&s));
+        let hour = usize::try_from((at - since.millis()).div_euclid(HOUR_MS)).unwrap_or(0);
+        if let Some(slot) = self.hourly.get_mut(hour) {
+            if ok {
+                slot.0 += 1;
+            } else {
+                slot.1 += 1;
+            }
+        }
+        if ok {
+            self.succeeded += 1;
+        } else {
+            self.failed += 1;
+        }
+        true
+    }
+
+    /// Completes the tally: whether `read` attempts hit the cap, and the queue now.
+    pub(crate) fn finish(mut self, read: i64, queue: crate::QueueStats) -> Self {
+        self.capped = read == HEALTH_MOST_ATTEMPTS;
+        self.oldest_pending = queue.oldest_pending;
+        self.pending = queue.pending;
+        self.disabled_endpoints = queue.disabled_endpoints;
+        self
     }
 }

@@ -45,6 +45,36 @@ impl Table {
             .join(", ")
     }
 
+    /// A page's statement: up to `limit` rows in key order, after the key bound to `$1`
+    /// when `after` (the `$n` parameters both backends take).
+    pub(crate) fn page_sql(&self, after: bool, limit: u32) -> String {
+        let filter = if after {
+            format!("WHERE {} > $1", self.key)
+        } else {
+            String::new()
+        };
+        format!(
+            "SELECT {} FROM {} {filter} ORDER BY {} LIMIT {limit}",
+            self.column_list(),
+            self.name,
+            self.key
+        )
+    }
+
+    /// The statement that writes one row back, every column bound in order (`$1`…);
+    /// `overriding` goes before `VALUES` (Postgres's `OVERRIDING SYSTEM VALUE`).
+    pub(crate) fn insert_sql(&self, overriding: &str) -> String {
+        let marks = (1..=self.columns.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {} ({}) {overriding} VALUES ({marks})",
+            self.name,
+            self.column_list()
+        )
+    }
+
     pub fn by_name(name: &str) -> Option<&'static Table> {
         TABLES.iter().find(|t| t.name == name)
     }

@@ -1,14 +1,12 @@
 //! The figures of the admin dashboard's webhook health card.
 
+use crate::rows::HEALTH_MOST_ATTEMPTS;
 use crate::{DeliveryHealth, QueueStats, Result};
 use mobieus_domain::time::Timestamp;
 use sqlx::{PgConnection, Row};
 
-/// The most attempts the card reads back (newest first); beyond it the figures say so.
-const MOST_ATTEMPTS: i64 = 200_000;
 /// How many attempts one round trip reads.
 const CHUNK: i64 = 5_000;
-const HOUR_MS: i64 = 3_600_000;
 
 /// Attempts since `since` by outcome and by hour (newest attempts read from the end of the
 /// table, which is in the order they were recorded, so no index on time is needed and a
@@ -19,16 +17,11 @@ pub(crate) async fn delivery_health(
     since: Timestamp,
     now: Timestamp,
 ) -> Result<DeliveryHealth> {
-    let hours =
-        usize::try_from((now.millis() - since.millis()).div_euclid(HOUR_MS) + 1).unwrap_or(24);
-    let mut health = DeliveryHealth {
-        hourly: vec![(0, 0); hours],
-        ..DeliveryHealth::default()
-    };
+    let mut health = DeliveryHealth::window(since, now);
     let mut read: i64 = 0;
     let mut before = i64::MAX;
-    'scan: while read < MOST_ATTEMPTS {
-        let take = CHUNK.min(MOST_ATTEMPTS - read);
+    'scan: while read < HEALTH_MOST_ATTEMPTS {
+        let take = CHUNK.min(HEALTH_MOST_ATTEMPTS - read);
         let rows = sqlx::query(
             "SELECT id, started_at, response_status FROM delivery_attempts
              WHERE id < $1 ORDER BY id DESC LIMIT $2",
@@ -41,39 +34,15 @@ pub(crate) async fn delivery_health(
         for r in &rows {
             read += 1;
             before = r.try_get(0)?;
-            let at: i64 = r.try_get(1)?;
-            if at < since.millis() {
-                // Attempts are recorded roughly in time order; a few late ones may lie
-                // beyond this one, which is as far back as the card looks.
+            if !health.count(since, r.try_get(1)?, r.try_get(2)?) {
                 break 'scan;
-            }
-            let ok = r
-                .try_get::<Option<i64>, _>(2)?
-                .is_some_and(|s| (200..300).contains(&s));
-            let hour = usize::try_from((at - since.millis()).div_euclid(HOUR_MS)).unwrap_or(0);
-            if let Some(slot) = health.hourly.get_mut(hour) {
-                if ok {
-                    slot.0 += 1;
-                } else {
-                    slot.1 += 1;
-                }
-            }
-            if ok {
-                health.succeeded += 1;
-            } else {
-                health.failed += 1;
             }
         }
         if got < take {
             break;
         }
     }
-    health.capped = read == MOST_ATTEMPTS;
-    let queue = queue_stats(c).await?;
-    health.oldest_pending = queue.oldest_pending;
-    health.pending = queue.pending;
-    health.disabled_endpoints = queue.disabled_endpoints;
-    Ok(health)
+    Ok(health.finish(read, queue_stats(c).await?))
 }
 
 /// Pending deliveries, the oldest one's creation, and disabled endpoints.

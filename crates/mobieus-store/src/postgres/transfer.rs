@@ -13,17 +13,7 @@ pub(crate) async fn export_page(
     after: Option<&Cell>,
     limit: u32,
 ) -> Result<Vec<Vec<Cell>>> {
-    let filter = if after.is_some() {
-        format!("WHERE {} > $1", table.key)
-    } else {
-        String::new()
-    };
-    let sql = format!(
-        "SELECT {} FROM {} {filter} ORDER BY {} LIMIT {limit}",
-        table.column_list(),
-        table.name,
-        table.key
-    );
+    let sql = table.page_sql(after.is_some(), limit);
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(after) = after {
         let key_kind = table
@@ -60,21 +50,13 @@ pub(crate) async fn import_rows(
     table: &Table,
     rows: &[Vec<Cell>],
 ) -> Result<()> {
-    let marks = (1..=table.columns.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     // The ids are the exported ones, not the counter's.
     let overriding = if table.identity.is_some() {
         "OVERRIDING SYSTEM VALUE"
     } else {
         ""
     };
-    let sql = format!(
-        "INSERT INTO {} ({}) {overriding} VALUES ({marks})",
-        table.name,
-        table.column_list()
-    );
+    let sql = table.insert_sql(overriding);
     for row in rows {
         let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
         for (cell, (_, kind)) in row.iter().zip(table.columns) {

@@ -1,13 +1,10 @@
 //! The figures of the admin dashboard's webhook health card.
 
 use super::sql::{all, one};
+use crate::rows::HEALTH_MOST_ATTEMPTS;
 use crate::{DeliveryHealth, QueueStats, Result};
 use mobieus_domain::time::Timestamp;
 use rusqlite::Connection;
-
-/// The most attempts the card reads back (newest first); beyond it the figures say so.
-const MOST_ATTEMPTS: i64 = 200_000;
-const HOUR_MS: i64 = 3_600_000;
 
 /// Attempts since `since` by outcome and by hour (newest attempts read from the end of the
 /// table, which is in the order they were recorded, so no index on time is needed and a
@@ -17,50 +14,21 @@ pub(crate) fn delivery_health(
     since: Timestamp,
     now: Timestamp,
 ) -> Result<DeliveryHealth> {
-    let hours =
-        usize::try_from((now.millis() - since.millis()).div_euclid(HOUR_MS) + 1).unwrap_or(24);
-    let mut health = DeliveryHealth {
-        hourly: vec![(0, 0); hours],
-        ..DeliveryHealth::default()
-    };
+    let mut health = DeliveryHealth::window(since, now);
+    let mut read = 0;
     {
         let mut stmt = c.prepare_cached(
             "SELECT started_at, response_status FROM delivery_attempts ORDER BY id DESC LIMIT ?",
         )?;
-        let mut rows = stmt.query([MOST_ATTEMPTS])?;
-        let mut read = 0;
+        let mut rows = stmt.query([HEALTH_MOST_ATTEMPTS])?;
         while let Some(r) = rows.next()? {
             read += 1;
-            let at: i64 = r.get(0)?;
-            if at < since.millis() {
-                // Attempts are recorded roughly in time order; a few late ones may lie
-                // beyond this one, which is as far back as the card looks.
+            if !health.count(since, r.get(0)?, r.get(1)?) {
                 break;
             }
-            let ok = r
-                .get::<_, Option<i64>>(1)?
-                .is_some_and(|s| (200..300).contains(&s));
-            let hour = usize::try_from((at - since.millis()).div_euclid(HOUR_MS)).unwrap_or(0);
-            if let Some(slot) = health.hourly.get_mut(hour) {
-                if ok {
-                    slot.0 += 1;
-                } else {
-                    slot.1 += 1;
-                }
-            }
-            if ok {
-                health.succeeded += 1;
-            } else {
-                health.failed += 1;
-            }
         }
-        health.capped = read == MOST_ATTEMPTS;
     }
-    let queue = queue_stats(c)?;
-    health.oldest_pending = queue.oldest_pending;
-    health.pending = queue.pending;
-    health.disabled_endpoints = queue.disabled_endpoints;
-    Ok(health)
+    Ok(health.finish(read, queue_stats(c)?))
 }
 
 /// Pending deliveries, the oldest one's creation, and disabled endpoints.

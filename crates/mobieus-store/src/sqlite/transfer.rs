@@ -12,17 +12,7 @@ pub(crate) fn export_page(
     after: Option<&Cell>,
     limit: u32,
 ) -> Result<Vec<Vec<Cell>>> {
-    let filter = if after.is_some() {
-        format!("WHERE {} > ?1", table.key)
-    } else {
-        String::new()
-    };
-    let sql = format!(
-        "SELECT {} FROM {} {filter} ORDER BY {} LIMIT {limit}",
-        table.column_list(),
-        table.name,
-        table.key
-    );
+    let sql = table.page_sql(after.is_some(), limit);
     let mut stmt = c.prepare_cached(&sql)?;
     let args: Vec<Value> = after.map(to_value).into_iter().collect();
     let mut rows = stmt.query(params_from_iter(args.iter()))?;
@@ -45,12 +35,7 @@ pub(crate) fn export_page(
 
 /// Writes rows of `table` back with every column as given (ids included).
 pub(crate) fn import_rows(c: &Connection, table: &Table, rows: &[Vec<Cell>]) -> Result<()> {
-    let marks = vec!["?"; table.columns.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({marks})",
-        table.name,
-        table.column_list()
-    );
+    let sql = table.insert_sql("");
     let mut stmt = c.prepare_cached(&sql)?;
     for row in rows {
         stmt.execute(params_from_iter(row.iter().map(to_value)))?;
