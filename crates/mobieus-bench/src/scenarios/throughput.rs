@@ -176,6 +176,13 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
             );
         }
     }
+    targets(&mut o, rate, raw);
+    Ok(o)
+}
+
+/// The two throughput targets, the same for the in-process worker and for
+/// worker processes.
+fn targets(o: &mut Outcome, rate: f64, raw: f64) {
     o.target(Target::at_least(
         "deliveries/s to 10 endpoints",
         rate,
@@ -188,7 +195,6 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
         50.0,
         "%",
     ));
-    Ok(o)
 }
 
 /// POSTs of a typical event body with the worker's headers from the worker's HTTP client,
@@ -479,17 +485,6 @@ pub async fn run_processes(backend: &Backend, scale: f64, n: u16) -> Result<Outc
         "% of a core",
     );
     server_figures(&mut o, deliveries, drained, wal, backends);
-    o.target(Target::at_least(
-        "deliveries/s to 10 endpoints",
-        rate,
-        30_000.0,
-        "/s",
-    ));
-    o.target(Target::at_least(
-        "share of the raw client rate",
-        rate / raw * 100.0,
-        50.0,
-        "%",
-    ));
+    targets(&mut o, rate, raw);
     Ok(o)
 }
