@@ -83,6 +83,40 @@ pub async fn record_all(
     policy: &DeliveryPolicy,
     attempts: &[Recorded],
 ) -> Result<Vec<Option<DeliveryState>>> {
+    Ok(record_and_claim(db, policy, attempts, None).await?.0)
+}
+
+/// What a worker claims next, with the attempts it records (see [`record_and_claim`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Claim<'a> {
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    pub batch: u32,
+    /// Room left per endpoint with attempts in flight; `default_room` for the others.
+    pub room: &'a [(EndpointId, u32)],
+    pub default_room: u32,
+}
+
+/// [`record_all`], then, in the same transaction, a claim of the tenant's next due
+/// deliveries: a worker draining a backlog pays one commit for both (each commit writes
+/// every page it changed, and the deliveries just recorded and those claimed next share
+/// their pages). A claim with no attempts to record is a claim alone.
+pub async fn record_and_claim(
+    db: &TenantDb,
+    policy: &DeliveryPolicy,
+    attempts: &[Recorded],
+    claim: Option<Claim<'_>>,
+) -> Result<(Vec<Option<DeliveryState>>, Vec<ClaimedDelivery>)> {
+    if attempts.is_empty() {
+        let claimed = match claim {
+            Some(c) => {
+                db.claim_due(c.now, c.lease_until, c.batch, c.room, c.default_room)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        return Ok((Vec::new(), claimed));
+    }
     let now = Timestamp::now();
     let states: Vec<DeliveryState> = attempts
         .iter()
@@ -157,12 +191,20 @@ pub async fn record_all(
             .await?;
         }
     }
+    let claimed = match claim {
+        Some(c) => {
+            tx.claim_due(c.now, c.lease_until, c.batch, c.room, c.default_room)
+                .await?
+        }
+        None => Vec::new(),
+    };
     tx.commit().await?;
-    Ok(states
+    let states = states
         .into_iter()
         .zip(held)
         .map(|(state, held)| held.then_some(state))
-        .collect())
+        .collect();
+    Ok((states, claimed))
 }
 
 /// Where a delivery goes after this attempt, by the schedule and the receiver's

@@ -42,7 +42,10 @@ fn attempt(c: &ClaimedDelivery, status: Option<u16>) -> NewAttempt {
         number: c.attempts + 1,
         started_at: Timestamp::now(),
         duration_ms: 3,
-        request_headers: serde_json::json!({ "webhook-id": c.event_id }),
+        request_headers: mobieus_domain::webhook::SentHeaders::from_pairs([(
+            "webhook-id",
+            c.event_id.as_str(),
+        )]),
         response_status: status,
         response_excerpt: status.map(|_| "nope".to_owned()),
         error: status.is_none().then(|| "connection refused".to_owned()),

@@ -48,7 +48,7 @@ async fn data_past_retention_goes_in_batches_and_nothing_else_does() {
             number: 1,
             started_at: now,
             duration_ms: 1,
-            request_headers: serde_json::json!({}),
+            request_headers: mobieus_domain::webhook::SentHeaders::none(),
             response_status: Some(200),
             response_excerpt: None,
             error: None,

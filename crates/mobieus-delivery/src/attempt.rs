@@ -5,9 +5,8 @@
 use mobieus_core::delivery::Outcome;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::WebhookUrl;
-use mobieus_domain::webhook::{WebhookSecret, sign};
+use mobieus_domain::webhook::{SentHeaders, WebhookSecret, sign};
 use mobieus_store::{ClaimedDelivery, NewAttempt};
-use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
 
 /// Who is calling, as receivers see it.
@@ -52,7 +51,7 @@ pub(crate) async fn send(
         number,
         started_at,
         duration_ms: 0,
-        request_headers: Value::Object(Map::new()),
+        request_headers: SentHeaders::none(),
         response_status: None,
         response_excerpt: None,
         error: None,
@@ -72,16 +71,14 @@ pub(crate) async fn send(
         }
     };
     let headers = headers(claimed, target, payload, number, started_at);
-    let mut sent: Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
-        .collect();
     // Added by the HTTP client from the body.
-    sent.insert(
-        "content-length".to_owned(),
-        Value::String(payload.body.len().to_string()),
+    let length = payload.body.len().to_string();
+    attempt.request_headers = SentHeaders::from_pairs(
+        headers
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain([("content-length", length.as_str())]),
     );
-    attempt.request_headers = Value::Object(sent);
     let mut request = client.post(url.url().clone());
     for (name, value) in &headers {
         request = request.header(*name, value);
@@ -108,7 +105,7 @@ pub(crate) async fn send(
             if e.is_connect() {
                 // No connection (refused by the SSRF guard, unresolvable, unreachable):
                 // nothing was sent, so the log shows no headers as sent.
-                attempt.request_headers = Value::Object(Map::new());
+                attempt.request_headers = SentHeaders::none();
             }
             attempt.error = Some(describe(&e));
             failed

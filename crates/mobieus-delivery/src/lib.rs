@@ -4,6 +4,7 @@
 
 mod attempt;
 mod client;
+mod outcomes;
 mod targets;
 mod worker;
 

@@ -2,24 +2,27 @@
 //! transaction enqueues, or found by a poll of every tenant for work that other
 //! processes enqueued or that came due), claims their due deliveries in batches with a
 //! lease, sends each with many in flight, and records what finished together in one
-//! transaction per tenant (group commit). A worker that dies loses nothing: its leases
-//! run out and the deliveries are claimed again; a record whose lease ran out is dropped.
+//! transaction per tenant (group commit): under a backlog, the transaction of the
+//! tenant's next claim, so one commit records a batch and claims the next. A worker that
+//! dies loses nothing: its leases run out and the deliveries are claimed again; a record
+//! whose lease ran out is dropped.
 
 use crate::attempt::{self, Payload, Target};
 use crate::client::{self, ClientSettings, DeliveryError};
+use crate::outcomes::Outcomes;
 use crate::targets::{Resolved, Targets};
-use mobieus_core::delivery::{self, DeliveryPolicy, Outcome, Recorded};
+use mobieus_core::delivery::{self, Claim, DeliveryPolicy, Outcome, Recorded};
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::EndpointId;
+use mobieus_domain::webhook::{EndpointId, SentHeaders};
 use mobieus_store::{ClaimedDelivery, DeliveryOutcome, DeliveryState, NewAttempt, Store, TenantDb};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -29,14 +32,6 @@ const MAX_BATCH: usize = 256;
 /// Rows of each kind deleted per retention transaction, and transactions per tenant visit.
 const RETENTION_BATCH: u32 = 500;
 const RETENTION_BATCHES: usize = 20;
-/// The most attempts recorded in one transaction.
-const MAX_RECORD: usize = 512;
-/// How long the recorder waits for more attempts to finish before recording fewer than
-/// half the slots' worth. Each commit writes every page it changed (the delivery rows,
-/// their index entries per endpoint, the attempts), so a few attempts per commit cost
-/// several times more per attempt than many; the slots are free already, so the wait
-/// delays only when the outcome is written, never a delivery.
-const RECORD_LINGER: Duration = Duration::from_millis(2);
 
 /// How the worker runs.
 #[derive(Clone, Debug)]
@@ -86,9 +81,6 @@ struct Counters {
     failed: AtomicU64,
     cancelled: AtomicU64,
 }
-
-/// An attempt made, to record with others of its tenant.
-type ToRecord = (TenantDb, Recorded);
 
 /// The delivery worker of one process. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -168,7 +160,7 @@ impl Worker {
         let inner = &self.inner;
         let signal = inner.store.work_signal().clone();
         let listening = inner.store.listen_for_work();
-        let (record_tx, recorder) = self.recorder();
+        let (outcomes, recorder) = self.recorder();
         let mut tasks = JoinSet::new();
         let mut next_poll = Instant::now();
         let mut next_maintenance = Instant::now();
@@ -212,7 +204,7 @@ impl Worker {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                () = self.drain(due, &mut tasks, &record_tx, sweeping) => {}
+                () = self.drain(due, &mut tasks, &outcomes, sweeping) => {}
             }
             if sweeping {
                 inner.sweeps.fetch_add(1, Ordering::Relaxed);
@@ -241,7 +233,7 @@ impl Worker {
             );
         }
         drop(tasks);
-        drop(record_tx);
+        outcomes.close();
         let _ = recorder.await;
         self.release_outstanding().await;
         if let Some(listening) = listening {
@@ -319,11 +311,11 @@ impl Worker {
             .into_iter()
             .map(|t| t.slug)
             .collect();
-        let (record_tx, recorder) = self.recorder();
+        let (outcomes, recorder) = self.recorder();
         let mut tasks = JoinSet::new();
-        self.drain(all, &mut tasks, &record_tx, true).await;
+        self.drain(all, &mut tasks, &outcomes, true).await;
         while tasks.join_next().await.is_some() {}
-        drop(record_tx);
+        outcomes.close();
         let _ = recorder.await;
         Ok(self.summary())
     }
@@ -379,7 +371,7 @@ impl Worker {
         &self,
         tenants: Vec<TenantSlug>,
         tasks: &mut JoinSet<()>,
-        record: &mpsc::Sender<ToRecord>,
+        outcomes: &Arc<Outcomes>,
         purge: bool,
     ) {
         let mut unpurged: HashSet<TenantSlug> = if purge {
@@ -443,14 +435,15 @@ impl Worker {
             let wanted = (permits.len() + ahead).min(MAX_BATCH);
             let checked_at = Timestamp::now();
             let room_before = self.room(&db);
-            let claimed = match self.claim(&db, wanted, &room_before).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(tenant = %slug, error = %e, "cannot claim deliveries");
+            let claimed = match self.claim(&db, wanted, &room_before, outcomes).await {
+                Some(c) => c,
+                None => {
+                    outcomes.draining(&slug, false);
                     continue;
                 }
             };
             backlog = claimed.len() == wanted;
+            outcomes.draining(&slug, backlog);
             if backlog {
                 queue.push_back(slug);
             } else {
@@ -459,7 +452,7 @@ impl Worker {
             self.hold(db.slug(), &claimed);
             self.count_in_flight(&db, &claimed, &room_before);
             while tasks.try_join_next().is_some() {}
-            self.start(db, claimed, permits, tasks, record).await;
+            self.start(db, claimed, permits, tasks, outcomes).await;
         }
     }
 
@@ -624,27 +617,40 @@ impl Worker {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Claims up to `n` of the tenant's due deliveries, in the transaction that records
+    /// the tenant's attempts waiting to be recorded; `None` if it failed (logged: the
+    /// attempts' leases run out and they are made again).
     async fn claim(
         &self,
         db: &TenantDb,
         n: usize,
         room: &[(EndpointId, u32)],
-    ) -> Result<Vec<ClaimedDelivery>, mobieus_store::StoreError> {
+        outcomes: &Outcomes,
+    ) -> Option<Vec<ClaimedDelivery>> {
         let now = Timestamp::now();
         // Long enough for an attempt to time out and be recorded (twice its timeout, at
         // least 5 s more), short enough that a dead worker's deliveries go out again soon.
         let timeout = self.inner.config.client.total_timeout;
         let lease = timeout + timeout.max(Duration::from_secs(5));
         let until = now.plus_millis(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
-        let default_room = u32::try_from(self.inner.per_endpoint).unwrap_or(u32::MAX);
-        db.claim_due(
+        let claim = Claim {
             now,
-            until,
-            u32::try_from(n).unwrap_or(u32::MAX),
+            lease_until: until,
+            batch: u32::try_from(n).unwrap_or(u32::MAX),
             room,
-            default_room,
-        )
-        .await
+            default_room: u32::try_from(self.inner.per_endpoint).unwrap_or(u32::MAX),
+        };
+        let items = outcomes.take_tenant(db.slug());
+        match delivery::record_and_claim(db, &self.inner.config.policy, &items, Some(claim)).await {
+            Ok((states, claimed)) => {
+                self.recorded(db, &items, states).await;
+                Some(claimed)
+            }
+            Err(e) => {
+                tracing::error!(tenant = %db.slug(), error = %e, attempts = items.len(), "cannot record attempts and claim deliveries");
+                None
+            }
+        }
     }
 
     /// Starts one task per claimed delivery, each holding one permit. The batch's events
@@ -655,7 +661,7 @@ impl Worker {
         claimed: Vec<ClaimedDelivery>,
         mut permits: Vec<OwnedSemaphorePermit>,
         tasks: &mut JoinSet<()>,
-        record: &mpsc::Sender<ToRecord>,
+        outcomes: &Arc<Outcomes>,
     ) {
         if claimed.is_empty() {
             return;
@@ -715,15 +721,16 @@ impl Worker {
                 .unwrap_or(Resolved::Gone);
             let payload = events.get(&c.event_id).cloned();
             let worker = self.clone();
-            let (db, record) = (db.clone(), record.clone());
+            let (db, outcomes) = (db.clone(), outcomes.clone());
             tasks.spawn(async move {
                 let done = worker.deliver(&db, &c, target, payload).await;
                 worker.landed(db.slug(), &c.endpoint_id);
                 if let Some(done) = done {
-                    // Recording may wait for the recorder; the slot is free already.
-                    drop(permit);
-                    let _ = record.send((db.clone(), done)).await;
+                    outcomes.push(db.clone(), done);
                 }
+                // The slot is free once the outcome waits to be recorded, so the claim
+                // that takes the slot records it.
+                drop(permit);
                 worker.settle(db.slug(), &c.id);
             });
         }
@@ -791,7 +798,7 @@ impl Worker {
                 number: claimed.attempts + 1,
                 started_at: Timestamp::now(),
                 duration_ms: 0,
-                request_headers: serde_json::Value::Object(serde_json::Map::new()),
+                request_headers: SentHeaders::none(),
                 response_status: None,
                 response_excerpt: None,
                 error: Some(why),
@@ -804,98 +811,78 @@ impl Worker {
         }
     }
 
-    /// The recorder: records attempts as they finish, in one transaction per tenant for
-    /// all that are waiting, or that finish within `RECORD_LINGER` of the first.
-    fn recorder(&self) -> (mpsc::Sender<ToRecord>, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<ToRecord>(self.inner.config.concurrency.max(1) * 2);
-        let worker = self.clone();
+    /// The recorder: records the attempts the drain loop does not record with a claim,
+    /// in one transaction per tenant (see [`Outcomes`]), until they are closed.
+    fn recorder(&self) -> (Arc<Outcomes>, tokio::task::JoinHandle<()>) {
+        let outcomes = Arc::new(Outcomes::new((self.inner.config.concurrency / 2).max(1)));
+        let (worker, taking) = (self.clone(), outcomes.clone());
         let handle = tokio::spawn(async move {
-            let mut batch = Vec::new();
-            let enough = (worker.inner.config.concurrency / 2).max(1);
-            while let Some(first) = rx.recv().await {
-                batch.push(first);
-                let deadline = Instant::now() + RECORD_LINGER;
-                while batch.len() < MAX_RECORD {
-                    match rx.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(mpsc::error::TryRecvError::Empty) if batch.len() < enough => {
-                            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                                Ok(Some(next)) => batch.push(next),
-                                Ok(None) | Err(_) => break,
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let mut groups: Vec<(TenantDb, Vec<Recorded>)> = Vec::new();
-                for (db, r) in batch.drain(..) {
-                    match groups.iter_mut().find(|(g, _)| g.slug() == db.slug()) {
-                        Some((_, items)) => items.push(r),
-                        None => groups.push((db, vec![r])),
-                    }
-                }
+            while let Some(groups) = taking.next().await {
                 for (db, items) in groups {
                     worker.record(&db, &items).await;
                 }
             }
         });
-        (tx, handle)
+        (outcomes, handle)
     }
 
     async fn record(&self, db: &TenantDb, items: &[Recorded]) {
-        let inner = &self.inner;
-        match delivery::record_all(db, &inner.config.policy, items).await {
-            Ok(states) => {
-                // Retries are due later: leave the hint, for this worker's poll and others'.
-                let retry = states
-                    .iter()
-                    .flatten()
-                    .filter_map(|s| match s {
-                        DeliveryState::Retry { at } => Some(*at),
-                        _ => None,
-                    })
-                    .min();
-                if let Some(at) = retry {
-                    match inner.store.hint_due(db.slug(), at).await {
-                        Ok(()) => {
-                            let mut hinted = inner
-                                .hinted
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner);
-                            let known = hinted.entry(db.slug().clone()).or_insert(at);
-                            *known = (*known).min(at);
-                        }
-                        Err(e) => {
-                            tracing::error!(tenant = %db.slug(), error = %e, "cannot leave a hint of due work")
-                        }
-                    }
-                }
-                let metrics = inner.store.metrics();
-                for (state, item) in states.into_iter().zip(items) {
-                    let Some(state) = state else { continue };
-                    let (counter, outcome) = match state {
-                        DeliveryState::Succeeded => {
-                            (&inner.counters.succeeded, DeliveryOutcome::Succeeded)
-                        }
-                        DeliveryState::Retry { .. } => {
-                            (&inner.counters.failed, DeliveryOutcome::Retrying)
-                        }
-                        DeliveryState::Failed => (&inner.counters.failed, DeliveryOutcome::Failed),
-                        DeliveryState::Cancelled => {
-                            (&inner.counters.failed, DeliveryOutcome::Cancelled)
-                        }
-                    };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    metrics.delivery(
-                        outcome,
-                        Some(Duration::from_millis(item.attempt.duration_ms)),
-                    );
-                }
-            }
+        match delivery::record_all(db, &self.inner.config.policy, items).await {
+            Ok(states) => self.recorded(db, items, states).await,
             // The leases run out and the deliveries are tried again.
             Err(e) => {
                 tracing::error!(tenant = %db.slug(), error = %e, attempts = items.len(), "cannot record attempts")
             }
+        }
+    }
+
+    /// After attempts were recorded: the hint of retries to come, the counters and the
+    /// metrics.
+    async fn recorded(
+        &self,
+        db: &TenantDb,
+        items: &[Recorded],
+        states: Vec<Option<DeliveryState>>,
+    ) {
+        let inner = &self.inner;
+        // Retries are due later: leave the hint, for this worker's poll and others'.
+        let retry = states
+            .iter()
+            .flatten()
+            .filter_map(|s| match s {
+                DeliveryState::Retry { at } => Some(*at),
+                _ => None,
+            })
+            .min();
+        if let Some(at) = retry {
+            match inner.store.hint_due(db.slug(), at).await {
+                Ok(()) => {
+                    let mut hinted = inner
+                        .hinted
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let known = hinted.entry(db.slug().clone()).or_insert(at);
+                    *known = (*known).min(at);
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %db.slug(), error = %e, "cannot leave a hint of due work")
+                }
+            }
+        }
+        let metrics = inner.store.metrics();
+        for (state, item) in states.into_iter().zip(items) {
+            let Some(state) = state else { continue };
+            let (counter, outcome) = match state {
+                DeliveryState::Succeeded => (&inner.counters.succeeded, DeliveryOutcome::Succeeded),
+                DeliveryState::Retry { .. } => (&inner.counters.failed, DeliveryOutcome::Retrying),
+                DeliveryState::Failed => (&inner.counters.failed, DeliveryOutcome::Failed),
+                DeliveryState::Cancelled => (&inner.counters.failed, DeliveryOutcome::Cancelled),
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            metrics.delivery(
+                outcome,
+                Some(Duration::from_millis(item.attempt.duration_ms)),
+            );
         }
     }
 }

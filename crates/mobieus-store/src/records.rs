@@ -232,7 +232,7 @@ pub struct NewAttempt {
     pub started_at: Timestamp,
     pub duration_ms: u64,
     /// The exact request headers sent, signatures included.
-    pub request_headers: serde_json::Value,
+    pub request_headers: mobieus_domain::webhook::SentHeaders,
     pub response_status: Option<u16>,
     /// The start of the response body, capped.
     pub response_excerpt: Option<String>,

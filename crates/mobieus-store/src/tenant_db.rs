@@ -760,6 +760,35 @@ impl TenantTx {
         in_tx!(self, record_attempts(items, now))
     }
 
+    /// [`TenantDb::claim_due`] in this transaction: a worker claims in the transaction
+    /// that records its last attempts, one commit for both.
+    pub async fn claim_due(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        batch: u32,
+        room: &[(EndpointId, u32)],
+        default_room: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        match &mut self.tx {
+            TxConn::Sqlite(tx) => {
+                sqlite::claim_in(tx.conn(), now, lease_until, batch, room, default_room)
+            }
+            TxConn::Postgres(tx) => {
+                postgres::claim_due(
+                    &mut *tx,
+                    &self.slug,
+                    now,
+                    lease_until,
+                    batch,
+                    room,
+                    default_room,
+                )
+                .await
+            }
+        }
+    }
+
     /// The consecutive failure counts of these endpoints, by id.
     pub async fn endpoint_failure_counts(
         &mut self,

@@ -418,7 +418,10 @@ async fn deliveries_are_listed_by_status_and_shown_with_their_attempts() {
         number: 1,
         started_at: Timestamp::now(),
         duration_ms: 12,
-        request_headers: serde_json::json!({ "webhook-id": claimed.event_id, "mobieus-signature": "t=1,v1=ab" }),
+        request_headers: mobieus_domain::webhook::SentHeaders::from_pairs([
+            ("webhook-id", claimed.event_id.as_str()),
+            ("mobieus-signature", "t=1,v1=ab"),
+        ]),
         response_status: Some(500),
         response_excerpt: Some("oops".into()),
         error: None,

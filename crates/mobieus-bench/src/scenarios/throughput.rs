@@ -253,12 +253,12 @@ async fn store_only(engine: &Engine, deliveries: usize) -> Result<StoreOnly, Str
     for i in 0..deliveries / ENDPOINTS {
         join(&engine.db, &format!("s{i}")).await?;
     }
-    let mut headers: serde_json::Map<String, serde_json::Value> = TYPICAL_HEADERS
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned())))
-        .collect();
-    headers.insert("content-length".to_owned(), "400".into());
-    let headers = serde_json::Value::Object(headers);
+    let headers = mobieus_domain::webhook::SentHeaders::from_pairs(
+        TYPICAL_HEADERS
+            .iter()
+            .copied()
+            .chain([("content-length", "400")]),
+    );
     let policy = DeliveryPolicy::default();
     // On Postgres the bench writes only to sockets: the server's WAL is what the store
     // makes it write (SQLite: the process's own writes, its database files).

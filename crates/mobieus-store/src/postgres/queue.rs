@@ -214,7 +214,7 @@ async fn record_batch(
         .iter()
         .map(|a| i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
         .collect();
-    let headers: Vec<String> = kept.iter().map(|a| a.request_headers.to_string()).collect();
+    let headers: Vec<&str> = kept.iter().map(|a| a.request_headers.as_json()).collect();
     let statuses: Vec<Option<i64>> = kept
         .iter()
         .map(|a| a.response_status.map(i64::from))

@@ -42,7 +42,24 @@ pub(crate) async fn claim_due(
             |_| Ok(()),
         )
     })?;
-    if due.is_none() || batch == 0 {
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
+    pool.write(|c| claim_in(c, now, lease_until, batch, room, default_room))
+        .await
+}
+
+/// The claim itself, in the caller's write transaction (see [`claim_due`]); also what a
+/// worker runs in the transaction that records its last attempts.
+pub(crate) fn claim_in(
+    c: &Connection,
+    now: Timestamp,
+    lease_until: Timestamp,
+    batch: u32,
+    room: &[(EndpointId, u32)],
+    default_room: u32,
+) -> Result<Vec<ClaimedDelivery>> {
+    if batch == 0 {
         return Ok(Vec::new());
     }
     // Room left per endpoint; an endpoint not listed starts with the default.
@@ -51,46 +68,43 @@ pub(crate) async fn claim_due(
         .map(|(id, n)| (id.as_str().to_owned(), *n))
         .collect();
     let batch = batch as usize;
-    pool.write(|c| {
-        let mut chosen: Vec<(String, String, String, i64, i64)> = Vec::with_capacity(batch);
-        {
-            let mut scan = c.prepare_cached(
-                "SELECT id, event_id, endpoint_id, attempts, position FROM webhook_deliveries
-                 WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
-                 ORDER BY next_attempt_at LIMIT ?2",
-            )?;
-            let mut rows = scan.query(params![now.millis(), CLAIM_SCAN])?;
-            while chosen.len() < batch
-                && let Some(r) = rows.next()?
-            {
-                let endpoint: String = r.get(2)?;
-                let n = left.entry(endpoint.clone()).or_insert(default_room);
-                if *n == 0 {
-                    continue;
-                }
-                *n -= 1;
-                chosen.push((r.get(0)?, r.get(1)?, endpoint, r.get(3)?, r.get(4)?));
-            }
-        }
-        // By rowid: the row was just read, no need to find it again through `id`.
-        let mut lease = c.prepare_cached(
-            "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2 WHERE position = ?3",
+    let mut chosen: Vec<(String, String, String, i64, i64)> = Vec::with_capacity(batch);
+    {
+        let mut scan = c.prepare_cached(
+            "SELECT id, event_id, endpoint_id, attempts, position FROM webhook_deliveries
+             WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+             ORDER BY next_attempt_at LIMIT ?2",
         )?;
-        let mut claimed = Vec::with_capacity(chosen.len());
-        for (id, event_id, endpoint, attempts, position) in chosen {
-            lease.execute(params![lease_until.millis(), now.millis(), position])?;
-            claimed.push(ClaimedDelivery {
-                id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
-                event_id,
-                endpoint_id: EndpointId::parse(&endpoint)
-                    .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                lease_until,
-            });
+        let mut rows = scan.query(params![now.millis(), CLAIM_SCAN])?;
+        while chosen.len() < batch
+            && let Some(r) = rows.next()?
+        {
+            let endpoint: String = r.get(2)?;
+            let n = left.entry(endpoint.clone()).or_insert(default_room);
+            if *n == 0 {
+                continue;
+            }
+            *n -= 1;
+            chosen.push((r.get(0)?, r.get(1)?, endpoint, r.get(3)?, r.get(4)?));
         }
-        Ok(claimed)
-    })
-    .await
+    }
+    // By rowid: the row was just read, no need to find it again through `id`.
+    let mut lease = c.prepare_cached(
+        "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2 WHERE position = ?3",
+    )?;
+    let mut claimed = Vec::with_capacity(chosen.len());
+    for (id, event_id, endpoint, attempts, position) in chosen {
+        lease.execute(params![lease_until.millis(), now.millis(), position])?;
+        claimed.push(ClaimedDelivery {
+            id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
+            event_id,
+            endpoint_id: EndpointId::parse(&endpoint)
+                .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            lease_until,
+        });
+    }
+    Ok(claimed)
 }
 
 /// Records attempts and their deliveries' next states: for each, an `UPDATE` that ends
@@ -129,7 +143,7 @@ pub(crate) fn record_attempts(
                 i64::from(a.number),
                 a.started_at.millis(),
                 i64::try_from(a.duration_ms).unwrap_or(i64::MAX),
-                a.request_headers.to_string(),
+                a.request_headers.as_json(),
                 a.response_status.map(i64::from),
                 a.response_excerpt.as_deref(),
                 a.error.as_deref()
