@@ -7,10 +7,11 @@ use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::WebhookUrl;
 use mobieus_domain::webhook::{SentHeaders, WebhookSecret, sign};
 use mobieus_store::{ClaimedDelivery, NewAttempt};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use std::time::{Duration, Instant};
 
 /// Who is calling, as receivers see it.
-const USER_AGENT: &str = concat!("mobieus-webhooks/", env!("CARGO_PKG_VERSION"));
+const AGENT: &str = concat!("mobieus-webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// How long the start of an answer's body is waited for, once its status is in.
 const EXCERPT_WAIT: Duration = Duration::from_secs(1);
@@ -29,11 +30,11 @@ pub(crate) struct Target {
     pub previous: Option<WebhookSecret>,
 }
 
-/// What to send: the event's type and its stored JSON, the bytes signed and sent (shared
-/// by every delivery of the event in a batch).
+/// What to send: the event's type (as its header) and its stored JSON, the bytes signed
+/// and sent (shared by every delivery of the event in a batch).
 #[derive(Debug)]
 pub(crate) struct Payload {
-    pub event_type: String,
+    pub event_type: HeaderValue,
     pub body: bytes::Bytes,
 }
 
@@ -70,20 +71,25 @@ pub(crate) async fn send(
             return (attempt, failed);
         }
     };
-    let headers = headers(claimed, target, payload, number, started_at);
+    let headers = match headers(claimed, target, payload, number, started_at) {
+        Ok(h) => h,
+        Err(why) => {
+            attempt.error = Some(why);
+            return (attempt, failed);
+        }
+    };
     // Added by the HTTP client from the body.
     let length = payload.body.len().to_string();
     attempt.request_headers = SentHeaders::from_pairs(
         headers
             .iter()
-            .map(|(k, v)| (*k, v.as_str()))
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or_default()))
             .chain([("content-length", length.as_str())]),
     );
-    let mut request = client.post(url.url().clone());
-    for (name, value) in &headers {
-        request = request.header(*name, value);
-    }
-    let result = request.body(payload.body.clone()).send().await;
+    let mut request = reqwest::Request::new(reqwest::Method::POST, url.url().clone());
+    *request.headers_mut() = headers;
+    *request.body_mut() = Some(payload.body.clone().into());
+    let result = client.execute(request).await;
     let outcome = match result {
         Ok(mut response) => {
             let status = response.status();
@@ -115,14 +121,17 @@ pub(crate) async fn send(
     (attempt, outcome)
 }
 
-/// The request headers of one attempt, signatures made now over the exact body.
+/// The request headers of one attempt, signatures made now over the exact body. The
+/// names are static and the event's values shared by its deliveries, so a request's
+/// headers cost few copies; a value that is not a valid header (never, from this
+/// engine's ids and types) fails the attempt with why.
 fn headers(
     claimed: &ClaimedDelivery,
     target: &Target,
     payload: &Payload,
     number: u32,
     now: Timestamp,
-) -> Vec<(&'static str, String)> {
+) -> Result<HeaderMap, String> {
     let ts = now.millis().div_euclid(1000);
     let sig = sign(
         &claimed.event_id,
@@ -131,18 +140,44 @@ fn headers(
         &target.current,
         target.previous.as_ref(),
     );
-    vec![
-        ("content-type", "application/json".to_owned()),
-        ("user-agent", USER_AGENT.to_owned()),
-        ("mobieus-signature", sig.mobieus_signature),
-        ("mobieus-event", payload.event_type.clone()),
-        ("mobieus-event-id", claimed.event_id.clone()),
-        ("mobieus-delivery-id", claimed.id.to_string()),
-        ("mobieus-attempt", number.to_string()),
-        ("webhook-id", claimed.event_id.clone()),
-        ("webhook-timestamp", ts.to_string()),
-        ("webhook-signature", sig.webhook_signature),
-    ]
+    let value = |v: String| {
+        HeaderValue::try_from(v).map_err(|_| "a request header value is not valid".to_owned())
+    };
+    let event_id = HeaderValue::from_str(&claimed.event_id)
+        .map_err(|_| "the event id is not a valid header value".to_owned())?;
+    let mut h = HeaderMap::with_capacity(16);
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+    h.insert(
+        HeaderName::from_static("mobieus-signature"),
+        value(sig.mobieus_signature)?,
+    );
+    h.insert(
+        HeaderName::from_static("mobieus-event"),
+        payload.event_type.clone(),
+    );
+    h.insert(
+        HeaderName::from_static("mobieus-event-id"),
+        event_id.clone(),
+    );
+    h.insert(
+        HeaderName::from_static("mobieus-delivery-id"),
+        value(claimed.id.to_string())?,
+    );
+    h.insert(
+        HeaderName::from_static("mobieus-attempt"),
+        HeaderValue::from(number),
+    );
+    h.insert(HeaderName::from_static("webhook-id"), event_id);
+    h.insert(
+        HeaderName::from_static("webhook-timestamp"),
+        HeaderValue::from(ts),
+    );
+    h.insert(
+        HeaderName::from_static("webhook-signature"),
+        value(sig.webhook_signature)?,
+    );
+    Ok(h)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare from webhook receivers and is

@@ -698,12 +698,17 @@ impl Worker {
         let resolved: HashMap<_, _> = resolved.into_iter().map(|(k, v)| (k.clone(), v)).collect();
         let events: HashMap<String, Arc<Payload>> = events
             .drain()
-            .map(|(id, (event_type, body))| {
+            .filter_map(|(id, (event_type, body))| {
+                // Event types are dotted names: a valid header value, or an unreadable event.
+                let Ok(event_type) = reqwest::header::HeaderValue::try_from(event_type) else {
+                    tracing::error!(event = id, "the event's type is not a valid header value");
+                    return None;
+                };
                 let payload = Payload {
                     event_type,
                     body: body.into(),
                 };
-                (id, Arc::new(payload))
+                Some((id, Arc::new(payload)))
             })
             .collect();
         for c in claimed {
@@ -753,7 +758,9 @@ impl Worker {
             Resolved::Ready(t) => t,
         };
         if !target.active {
-            match db.cancel_delivery(claimed, Timestamp::now()).await {
+            // Boxed: a store call's future holds either backend's query and is large;
+            // unboxed it would make every attempt's task that large, copied at each spawn.
+            match Box::pin(db.cancel_delivery(claimed, Timestamp::now())).await {
                 Ok(true) => {
                     inner.counters.cancelled.fetch_add(1, Ordering::Relaxed);
                     inner
@@ -769,7 +776,10 @@ impl Worker {
             return None;
         }
         let Some(payload) = payload else {
-            return Some(self.unsent(claimed, "the event of this delivery is missing".to_owned()));
+            return Some(self.unsent(
+                claimed,
+                "the event of this delivery is missing or unreadable".to_owned(),
+            ));
         };
         let (attempt, outcome) = attempt::send(&inner.client, claimed, &target, &payload).await;
         tracing::debug!(

@@ -221,6 +221,9 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     /// The lease this claim holds; recording checks it is still this worker's.
     pub lease_until: Timestamp,
+    /// The delivery's place in its tenant's queue (SQLite's rowid): recording finds the
+    /// row by it without a look-up in the index of ids.
+    pub position: i64,
 }
 
 /// One attempt as it went over the wire.

@@ -91,6 +91,8 @@ impl ServerMark {
 
 pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     let (engine, receiver, deliveries, events, enqueue) = backlog(backend, scale).await?;
+    let raw_before = raw_rate(&engine, &receiver, scale).await?;
+    let base = receiver.count();
 
     let worker = engine.worker(Engine::config(CONCURRENCY))?;
     let server = ServerMark::now(&engine).await?;
@@ -98,12 +100,12 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     let cpu0 = sys::cpu_time();
     let running = Engine::spawn(worker.clone());
     if !receiver
-        .wait_for(deliveries as u64, Duration::from_secs(600))
+        .wait_for(base + deliveries as u64, Duration::from_secs(600))
         .await
     {
         return Err(format!(
             "throughput: {} of {deliveries} arrived",
-            receiver.count()
+            receiver.count() - base
         ));
     }
     let received = started.elapsed();
@@ -120,7 +122,8 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     let rate = deliveries as f64 / drained.as_secs_f64();
     let cpu_per_delivery = cpu.as_secs_f64() * 1e6 / deliveries as f64;
 
-    let (raw, cpu_per_request) = raw_rate(&engine, &receiver, scale).await?;
+    let raw_after = raw_rate(&engine, &receiver, scale).await?;
+    let (raw, cpu_per_request) = raw_mean(raw_before, raw_after);
     let store = store_only(&engine, deliveries / 5).await?;
     let mut o = Outcome::default();
     o.figure("deliveries", deliveries as f64, "");
@@ -132,7 +135,7 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     o.figure("all received after", received.as_secs_f64(), "s");
     o.figure("all recorded after", drained.as_secs_f64(), "s");
     o.figure("deliveries/s (received and recorded)", rate, "/s");
-    o.figure("raw client → receiver", raw, "req/s");
+    raw_figures(&mut o, raw_before, raw_after);
     o.figure("engine / raw", rate / raw, "");
     // Where the time goes: the whole process's CPU (engine, client and receiver share
     // it), per delivery while draining and per request of the raw run.
@@ -178,6 +181,20 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     }
     targets(&mut o, rate, raw);
     Ok(o)
+}
+
+/// The raw rate the drain is held against: the mean of the runs just before and just
+/// after it (this machine's speed drifts by tens of per cent within minutes, and a run
+/// on one side only would hold the drain against a moment it did not run in), and the
+/// mean CPU per raw request.
+fn raw_mean(before: (f64, f64), after: (f64, f64)) -> (f64, f64) {
+    ((before.0 + after.0) / 2.0, (before.1 + after.1) / 2.0)
+}
+
+fn raw_figures(o: &mut Outcome, before: (f64, f64), after: (f64, f64)) {
+    o.figure("raw client → receiver, before the drain", before.0, "req/s");
+    o.figure("raw client → receiver, after the drain", after.0, "req/s");
+    o.figure("raw client → receiver", raw_mean(before, after).0, "req/s");
 }
 
 /// The issue's two throughput targets, the same for the in-process worker and for
@@ -361,7 +378,7 @@ fn server_figures(
 /// The backlog drained by `n` `mobieus worker` processes on the engine's Postgres
 /// database (each with the in-process worker's concurrency and retry schedule): from
 /// their start until the receiver has every delivery and the database records each as
-/// succeeded. The raw client rate is measured in this process afterwards, as in [`run`].
+/// succeeded. The raw client rate is measured in this process before and after, as in [`run`].
 pub async fn run_processes(backend: &Backend, scale: f64, n: u16) -> Result<Outcome, String> {
     if !backend.is_postgres() {
         return Err("worker processes need --backend postgres".to_owned());
@@ -387,13 +404,18 @@ pub async fn run_processes(backend: &Backend, scale: f64, n: u16) -> Result<Outc
          FROM {schema}.webhook_deliveries"
     );
 
+    let raw_before = raw_rate(&engine, &receiver, scale).await?;
+    let base = receiver.count();
     let server = ServerMark::now(&engine).await?.ok_or("not on Postgres")?;
     let timeout = Duration::from_secs(600);
     let started = Instant::now();
     let cpu0 = sys::cpu_time();
     let mut workers = Workers::spawn(&engine, n, pool, CONCURRENCY)?;
     // The processes' start: until the first delivery arrives.
-    while !receiver.wait_for(1, Duration::from_millis(100)).await {
+    while !receiver
+        .wait_for(base + 1, Duration::from_millis(100))
+        .await
+    {
         workers.check()?;
         if started.elapsed() > Duration::from_secs(60) {
             return Err(format!(
@@ -403,14 +425,14 @@ pub async fn run_processes(backend: &Backend, scale: f64, n: u16) -> Result<Outc
     }
     let first = started.elapsed();
     while !receiver
-        .wait_for(deliveries as u64, Duration::from_millis(500))
+        .wait_for(base + deliveries as u64, Duration::from_millis(500))
         .await
     {
         workers.check()?;
         if started.elapsed() > timeout {
             return Err(format!(
                 "throughput with {n} worker processes: {} of {deliveries} arrived",
-                receiver.count()
+                receiver.count() - base
             ));
         }
     }
@@ -441,9 +463,10 @@ pub async fn run_processes(backend: &Backend, scale: f64, n: u16) -> Result<Outc
     let workers_cpu = workers.cpu();
     let (wal, backends) = server.since(&engine).await?;
     workers.stop();
-    let duplicates = receiver.count().saturating_sub(deliveries as u64);
+    let duplicates = (receiver.count() - base).saturating_sub(deliveries as u64);
     let rate = deliveries as f64 / drained.as_secs_f64();
-    let (raw, _) = raw_rate(&engine, &receiver, scale).await?;
+    let raw_after = raw_rate(&engine, &receiver, scale).await?;
+    let (raw, _) = raw_mean(raw_before, raw_after);
 
     let mut o = Outcome::default();
     o.figure("worker processes", n as f64, "");
@@ -467,7 +490,7 @@ pub async fn run_processes(backend: &Backend, scale: f64, n: u16) -> Result<Outc
     o.figure("all recorded after", drained.as_secs_f64(), "s");
     o.figure("requests beyond one per delivery", duplicates as f64, "");
     o.figure("deliveries/s (received and recorded)", rate, "/s");
-    o.figure("raw client → receiver", raw, "req/s");
+    raw_figures(&mut o, raw_before, raw_after);
     o.figure("engine / raw", rate / raw, "");
     o.figure(
         "worker processes' CPU while draining",

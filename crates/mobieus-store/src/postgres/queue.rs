@@ -119,7 +119,7 @@ pub(crate) async fn claim_due(
     .await?;
     chosen
         .into_iter()
-        .map(|(_, id, event_id, endpoint, attempts)| {
+        .map(|(position, id, event_id, endpoint, attempts)| {
             Ok(ClaimedDelivery {
                 id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
                 event_id,
@@ -127,6 +127,7 @@ pub(crate) async fn claim_due(
                     .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
                 attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 lease_until,
+                position,
             })
         })
         .collect()

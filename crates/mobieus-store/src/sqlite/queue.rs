@@ -102,6 +102,7 @@ pub(crate) fn claim_in(
                 .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             lease_until,
+            position,
         });
     }
     Ok(claimed)
@@ -119,7 +120,7 @@ pub(crate) fn record_attempts(
 ) -> Result<Vec<bool>> {
     let mut end_lease = c.prepare_cached(
         "UPDATE webhook_deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, lease_until = NULL, updated_at = ?4
-         WHERE id = ?5 AND status = 'pending' AND attempts = ?2 - 1 AND lease_until = ?6",
+         WHERE position = ?5 AND status = 'pending' AND attempts = ?2 - 1 AND lease_until = ?6",
     )?;
     let mut insert = c.prepare_cached(
         "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_headers, response_status, response_excerpt, error)
@@ -133,7 +134,7 @@ pub(crate) fn record_attempts(
             i64::from(r.attempt.number),
             next,
             now.millis(),
-            r.claimed.id.as_str(),
+            r.claimed.position,
             r.claimed.lease_until.millis()
         ])? == 1;
         if held {
