@@ -87,9 +87,15 @@ impl Outcomes {
         }
     }
 
-    /// Everything waiting for this tenant, oldest first, for the drain's claim.
-    pub(crate) fn take_tenant(&self, slug: &TenantSlug) -> Vec<Recorded> {
+    /// For the drain's claim from this tenant: everything waiting for it, oldest first,
+    /// if the drain is draining it under a backlog. Otherwise nothing: a claim that also
+    /// recorded would delay the delivery it claims (at low load, each claim would carry
+    /// the last delivery's record), so the recorder keeps those.
+    pub(crate) fn take_for_claim(&self, slug: &TenantSlug) -> Vec<Recorded> {
         let mut state = self.state();
+        if !state.draining.contains(slug) {
+            return Vec::new();
+        }
         let mut taken = Vec::new();
         let mut kept = Vec::with_capacity(state.waiting.len());
         for w in state.waiting.drain(..) {

@@ -617,9 +617,9 @@ impl Worker {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Claims up to `n` of the tenant's due deliveries, in the transaction that records
-    /// the tenant's attempts waiting to be recorded; `None` if it failed (logged: the
-    /// attempts' leases run out and they are made again).
+    /// Claims up to `n` of the tenant's due deliveries; under a backlog, in the
+    /// transaction that records the tenant's attempts waiting to be recorded. `None` if it
+    /// failed (logged: the attempts' leases run out and they are made again).
     async fn claim(
         &self,
         db: &TenantDb,
@@ -640,7 +640,7 @@ impl Worker {
             room,
             default_room: u32::try_from(self.inner.per_endpoint).unwrap_or(u32::MAX),
         };
-        let items = outcomes.take_tenant(db.slug());
+        let items = outcomes.take_for_claim(db.slug());
         match delivery::record_and_claim(db, &self.inner.config.policy, &items, Some(claim)).await {
             Ok((states, claimed)) => {
                 self.recorded(db, &items, states).await;
