@@ -410,3 +410,81 @@ async fn a_claim_gives_no_endpoint_more_than_its_room() {
     let rest = db.claim_due(far(), lease, 10, &[], 10).await.unwrap();
     assert_eq!(rest.len(), 2);
 }
+
+#[tokio::test]
+async fn one_transaction_records_a_batch_and_claims_the_next() {
+    let (_dir, db, _ep) = setup().await;
+    for name in ["ann", "bob", "cy", "dee", "eve"] {
+        forum::join(&db, &Username::parse(name).unwrap(), None)
+            .await
+            .unwrap();
+    }
+    let policy = DeliveryPolicy::default();
+    let now = Timestamp::now();
+    let lease = now.plus_millis(30_000);
+    let (states, first) = delivery::record_and_claim(
+        &db,
+        &policy,
+        &[],
+        Some(delivery::Claim {
+            now,
+            lease_until: lease,
+            batch: 2,
+            room: &[],
+            default_room: u32::MAX,
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(states.is_empty());
+    assert_eq!(first.len(), 2, "nothing to record: a claim alone");
+    let made: Vec<delivery::Recorded> = first
+        .iter()
+        .zip([Outcome::Succeeded, FAILED])
+        .map(|(c, outcome)| delivery::Recorded {
+            claimed: c.clone(),
+            attempt: attempt(c, Some(if outcome == FAILED { 500 } else { 204 })),
+            outcome,
+            jitter: 0.0,
+        })
+        .collect();
+    let (states, next) = delivery::record_and_claim(
+        &db,
+        &policy,
+        &made,
+        Some(delivery::Claim {
+            now,
+            lease_until: lease,
+            batch: 10,
+            room: &[],
+            default_room: u32::MAX,
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(states[0], Some(DeliveryState::Succeeded));
+    assert!(
+        matches!(states[1], Some(DeliveryState::Retry { at }) if at > now),
+        "the failure is retried later: {:?}",
+        states[1]
+    );
+    assert_eq!(
+        next.len(),
+        3,
+        "the other three, none of the two just recorded"
+    );
+    assert!(
+        next.iter().all(|n| first.iter().all(|f| f.id != n.id)),
+        "a recorded delivery is not claimed again in the same transaction"
+    );
+    for c in &first {
+        assert_eq!(db.attempts(&c.id).await.unwrap().len(), 1, "recorded");
+    }
+    assert!(
+        db.claim_due(now, lease, 10, &[], u32::MAX)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the claim's leases were committed with the records"
+    );
+}
