@@ -128,3 +128,21 @@ impl crate::DeliveryHealth {
         self
     }
 }
+
+/// A claimed delivery from its row as both backends read it: (position, id, event id,
+/// endpoint id, attempts made), leased until `lease_until`.
+pub(crate) fn claimed_delivery(
+    (position, id, event_id, endpoint, attempts): (i64, String, String, String, i64),
+    lease_until: Timestamp,
+) -> Result<crate::ClaimedDelivery, StoreError> {
+    Ok(crate::ClaimedDelivery {
+        id: mobieus_domain::webhook::DeliveryId::parse(&id)
+            .ok_or_else(|| corrupt("delivery id", &id))?,
+        event_id,
+        endpoint_id: mobieus_domain::webhook::EndpointId::parse(&endpoint)
+            .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        lease_until,
+        position,
+    })
+}

@@ -2,7 +2,7 @@
 //! attempt went. A lease that runs out (its worker died) makes the delivery due again:
 //! at-least-once, never lost.
 
-use crate::rows::{corrupt, paginate_positioned, state_columns};
+use crate::rows::{claimed_delivery, corrupt, paginate_positioned, state_columns};
 use crate::{ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
@@ -119,17 +119,7 @@ pub(crate) async fn claim_due(
     .await?;
     chosen
         .into_iter()
-        .map(|(position, id, event_id, endpoint, attempts)| {
-            Ok(ClaimedDelivery {
-                id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
-                event_id,
-                endpoint_id: EndpointId::parse(&endpoint)
-                    .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                lease_until,
-                position,
-            })
-        })
+        .map(|row| claimed_delivery(row, lease_until))
         .collect()
 }
 

@@ -4,7 +4,7 @@
 
 use super::Pool;
 use super::sql::{Sql, all, exec, one, text};
-use crate::rows::{corrupt, state_columns};
+use crate::rows::{claimed_delivery, corrupt, state_columns};
 use crate::{ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
@@ -68,7 +68,7 @@ pub(crate) fn claim_in(
         .map(|(id, n)| (id.as_str().to_owned(), *n))
         .collect();
     let batch = batch as usize;
-    let mut chosen: Vec<(String, String, String, i64, i64)> = Vec::with_capacity(batch);
+    let mut chosen: Vec<(i64, String, String, String, i64)> = Vec::with_capacity(batch);
     {
         let mut scan = c.prepare_cached(
             "SELECT id, event_id, endpoint_id, attempts, position FROM webhook_deliveries
@@ -85,7 +85,7 @@ pub(crate) fn claim_in(
                 continue;
             }
             *n -= 1;
-            chosen.push((r.get(0)?, r.get(1)?, endpoint, r.get(3)?, r.get(4)?));
+            chosen.push((r.get(4)?, r.get(0)?, r.get(1)?, endpoint, r.get(3)?));
         }
     }
     // By rowid: the row was just read, no need to find it again through `id`.
@@ -93,17 +93,9 @@ pub(crate) fn claim_in(
         "UPDATE webhook_deliveries SET lease_until = ?1, updated_at = ?2 WHERE position = ?3",
     )?;
     let mut claimed = Vec::with_capacity(chosen.len());
-    for (id, event_id, endpoint, attempts, position) in chosen {
-        lease.execute(params![lease_until.millis(), now.millis(), position])?;
-        claimed.push(ClaimedDelivery {
-            id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
-            event_id,
-            endpoint_id: EndpointId::parse(&endpoint)
-                .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
-            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            lease_until,
-            position,
-        });
+    for row in chosen {
+        lease.execute(params![lease_until.millis(), now.millis(), row.0])?;
+        claimed.push(claimed_delivery(row, lease_until)?);
     }
     Ok(claimed)
 }
