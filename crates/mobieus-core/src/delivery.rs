@@ -7,7 +7,7 @@ use crate::outbox::audit;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::EndpointId;
 use mobieus_domain::webhook::RetrySchedule;
-use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, RecordedAttempt, TenantDb};
+use mobieus_store::{Claim, ClaimedDelivery, DeliveryState, NewAttempt, RecordedAttempt, TenantDb};
 use serde_json::json;
 use std::time::Duration;
 
@@ -86,17 +86,6 @@ pub async fn record_all(
     Ok(record_and_claim(db, policy, attempts, None).await?.0)
 }
 
-/// What a worker claims next, with the attempts it records (see [`record_and_claim`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Claim<'a> {
-    pub now: Timestamp,
-    pub lease_until: Timestamp,
-    pub batch: u32,
-    /// Room left per endpoint with attempts in flight; `default_room` for the others.
-    pub room: &'a [(EndpointId, u32)],
-    pub default_room: u32,
-}
-
 /// [`record_all`], then, in the same transaction, a claim of the tenant's next due
 /// deliveries: a worker draining a backlog pays one commit for both (each commit writes
 /// every page it changed, and the deliveries just recorded and those claimed next share
@@ -109,10 +98,7 @@ pub async fn record_and_claim(
 ) -> Result<(Vec<Option<DeliveryState>>, Vec<ClaimedDelivery>)> {
     if attempts.is_empty() {
         let claimed = match claim {
-            Some(c) => {
-                db.claim_due(c.now, c.lease_until, c.batch, c.room, c.default_room)
-                    .await?
-            }
+            Some(c) => db.claim_due(&c).await?,
             None => Vec::new(),
         };
         return Ok((Vec::new(), claimed));
@@ -192,10 +178,7 @@ pub async fn record_and_claim(
         }
     }
     let claimed = match claim {
-        Some(c) => {
-            tx.claim_due(c.now, c.lease_until, c.batch, c.room, c.default_room)
-                .await?
-        }
+        Some(c) => tx.claim_due(&c).await?,
         None => Vec::new(),
     };
     tx.commit().await?;

@@ -14,7 +14,7 @@ use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{
     EndpointId, EventSelection, LoopbackPolicy, RetrySchedule, WebhookUrl,
 };
-use mobieus_store::{ClaimedDelivery, DeliveryState, NewAttempt, TenantDb};
+use mobieus_store::{Claim, ClaimedDelivery, DeliveryState, NewAttempt, TenantDb};
 use std::time::Duration;
 
 async fn setup() -> (mobieus_testkit::db::TestDb, TenantDb, EndpointId) {
@@ -71,11 +71,11 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
     }
     let now = Timestamp::now();
     let first = db
-        .claim_due(now, now.plus_millis(30_000), 2, &[], u32::MAX)
+        .claim_due(&Claim::new(now, now.plus_millis(30_000), 2))
         .await
         .unwrap();
     let second = db
-        .claim_due(now, now.plus_millis(30_000), 10, &[], u32::MAX)
+        .claim_due(&Claim::new(now, now.plus_millis(30_000), 10))
         .await
         .unwrap();
     assert_eq!(
@@ -84,7 +84,7 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
         "three due deliveries, each claimed once"
     );
     assert!(
-        db.claim_due(now, now.plus_millis(30_000), 10, &[], u32::MAX)
+        db.claim_due(&Claim::new(now, now.plus_millis(30_000), 10))
             .await
             .unwrap()
             .is_empty(),
@@ -92,13 +92,11 @@ async fn a_claim_leases_each_due_delivery_once_and_an_expired_lease_frees_it() {
     );
     let after_lease = now.plus_millis(30_001);
     let again = db
-        .claim_due(
+        .claim_due(&Claim::new(
             after_lease,
             after_lease.plus_millis(30_000),
             10,
-            &[],
-            u32::MAX,
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -129,7 +127,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
     let mut states = Vec::new();
     for _ in 0..3 {
         let claimed = db
-            .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
+            .claim_due(&Claim::new(far(), far().plus_millis(1000), 10))
             .await
             .unwrap()
             .pop()
@@ -164,7 +162,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
         ]
     ));
     assert!(
-        db.claim_due(far(), far(), 10, &[], u32::MAX)
+        db.claim_due(&Claim::new(far(), far(), 10))
             .await
             .unwrap()
             .is_empty(),
@@ -184,7 +182,7 @@ async fn failures_follow_the_schedule_then_fail_and_success_resets_the_count() {
         .await
         .unwrap();
     let claimed = db
-        .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
+        .claim_due(&Claim::new(far(), far().plus_millis(1000), 10))
         .await
         .unwrap()
         .pop()
@@ -222,7 +220,7 @@ async fn retry_after_is_honoured_within_bounds() {
         .unwrap();
     let policy = DeliveryPolicy::default();
     let claimed = db
-        .claim_due(far(), far().plus_millis(1000), 1, &[], u32::MAX)
+        .claim_due(&Claim::new(far(), far().plus_millis(1000), 1))
         .await
         .unwrap()
         .pop()
@@ -264,7 +262,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
             .unwrap();
     }
     for claimed in db
-        .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
+        .claim_due(&Claim::new(far(), far().plus_millis(1000), 10))
         .await
         .unwrap()
     {
@@ -295,7 +293,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
         .await
         .unwrap();
     let late = db
-        .claim_due(far(), far().plus_millis(1000), 10, &[], u32::MAX)
+        .claim_due(&Claim::new(far(), far().plus_millis(1000), 10))
         .await
         .unwrap();
     assert!(
@@ -308,7 +306,7 @@ async fn endpoints_are_disabled_after_n_failures_or_at_once_on_410_with_an_audit
         .await
         .unwrap();
     let claimed = db2
-        .claim_due(far(), far().plus_millis(1000), 1, &[], u32::MAX)
+        .claim_due(&Claim::new(far(), far().plus_millis(1000), 1))
         .await
         .unwrap()
         .pop()
@@ -344,19 +342,13 @@ async fn a_record_after_the_lease_passed_to_another_worker_is_dropped() {
     let now = Timestamp::now();
     // Worker A claims with a lease that has run out by the time B looks.
     let a = db
-        .claim_due(now, now.plus_millis(1), 1, &[], u32::MAX)
+        .claim_due(&Claim::new(now, now.plus_millis(1), 1))
         .await
         .unwrap()
         .pop()
         .unwrap();
     let b = db
-        .claim_due(
-            now.plus_millis(10),
-            now.plus_millis(60_000),
-            1,
-            &[],
-            u32::MAX,
-        )
+        .claim_due(&Claim::new(now.plus_millis(10), now.plus_millis(60_000), 1))
         .await
         .unwrap()
         .pop()
@@ -395,19 +387,25 @@ async fn a_claim_gives_no_endpoint_more_than_its_room() {
             .unwrap();
     }
     let lease = far().plus_millis(1000);
-    let first = db.claim_due(far(), lease, 10, &[], 2).await.unwrap();
+    let first = db
+        .claim_due(&Claim::new(far(), lease, 10).with_room(&[], 2))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 2, "the default room");
     let second = db
-        .claim_due(far(), lease, 10, &[(ep.clone(), 1)], 2)
+        .claim_due(&Claim::new(far(), lease, 10).with_room(&[(ep.clone(), 1)], 2))
         .await
         .unwrap();
     assert_eq!(second.len(), 1, "the room left to a busy endpoint");
     let none = db
-        .claim_due(far(), lease, 10, &[(ep.clone(), 0)], 2)
+        .claim_due(&Claim::new(far(), lease, 10).with_room(&[(ep.clone(), 0)], 2))
         .await
         .unwrap();
     assert!(none.is_empty(), "a full endpoint gets nothing");
-    let rest = db.claim_due(far(), lease, 10, &[], 10).await.unwrap();
+    let rest = db
+        .claim_due(&Claim::new(far(), lease, 10).with_room(&[], 10))
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 2);
 }
 
@@ -422,20 +420,10 @@ async fn one_transaction_records_a_batch_and_claims_the_next() {
     let policy = DeliveryPolicy::default();
     let now = Timestamp::now();
     let lease = now.plus_millis(30_000);
-    let (states, first) = delivery::record_and_claim(
-        &db,
-        &policy,
-        &[],
-        Some(delivery::Claim {
-            now,
-            lease_until: lease,
-            batch: 2,
-            room: &[],
-            default_room: u32::MAX,
-        }),
-    )
-    .await
-    .unwrap();
+    let (states, first) =
+        delivery::record_and_claim(&db, &policy, &[], Some(Claim::new(now, lease, 2)))
+            .await
+            .unwrap();
     assert!(states.is_empty());
     assert_eq!(first.len(), 2, "nothing to record: a claim alone");
     let made: Vec<delivery::Recorded> = first
@@ -448,20 +436,10 @@ async fn one_transaction_records_a_batch_and_claims_the_next() {
             jitter: 0.0,
         })
         .collect();
-    let (states, next) = delivery::record_and_claim(
-        &db,
-        &policy,
-        &made,
-        Some(delivery::Claim {
-            now,
-            lease_until: lease,
-            batch: 10,
-            room: &[],
-            default_room: u32::MAX,
-        }),
-    )
-    .await
-    .unwrap();
+    let (states, next) =
+        delivery::record_and_claim(&db, &policy, &made, Some(Claim::new(now, lease, 10)))
+            .await
+            .unwrap();
     assert_eq!(states[0], Some(DeliveryState::Succeeded));
     assert!(
         matches!(states[1], Some(DeliveryState::Retry { at }) if at > now),
@@ -481,7 +459,7 @@ async fn one_transaction_records_a_batch_and_claims_the_next() {
         assert_eq!(db.attempts(&c.id).await.unwrap().len(), 1, "recorded");
     }
     assert!(
-        db.claim_due(now, lease, 10, &[], u32::MAX)
+        db.claim_due(&Claim::new(now, lease, 10))
             .await
             .unwrap()
             .is_empty(),

@@ -11,7 +11,7 @@ use mobieus_domain::forum::Username;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{EventSelection, LoopbackPolicy, WebhookUrl};
-use mobieus_store::{EventFilter, NewAttempt, Purged, Store, StoreConfig};
+use mobieus_store::{Claim, EventFilter, NewAttempt, Purged, Store, StoreConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 const DAY: i64 = 86_400_000;
@@ -39,7 +39,7 @@ async fn data_past_retention_goes_in_batches_and_nothing_else_does() {
     // Every delivery but the last two is attempted and succeeds.
     let now = Timestamp::now();
     let claimed = db
-        .claim_due(now, now.plus_millis(60_000), 5, &[], u32::MAX)
+        .claim_due(&Claim::new(now, now.plus_millis(60_000), 5))
         .await
         .unwrap();
     for c in &claimed {

@@ -23,7 +23,7 @@ pub use backup::BackupSummary;
 pub use error::StoreError;
 pub use metrics::{DeliveryOutcome, Metrics, QueueGauges};
 pub use records::{
-    AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, ClaimedDelivery, DeliveryHealth, DeliveryState,
+    AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, Claim, ClaimedDelivery, DeliveryHealth, DeliveryState,
     EndpointRecord, EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt,
     NewEndpoint, Page, PostFilter, QueueStats, RecordedAttempt, SessionRecord, StoredAnswer,
     StoredEvent, Tenant, ThreadSummary,

@@ -211,6 +211,49 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+/// What a worker claims: up to `batch` deliveries due at `now`, oldest due first, leased
+/// until `lease_until`, no endpoint given more than its room (`room` for the endpoints
+/// listed, `default_room` for the others).
+#[derive(Clone, Copy, Debug)]
+pub struct Claim<'a> {
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    pub batch: u32,
+    /// Room left per endpoint with attempts in flight.
+    pub room: &'a [(mobieus_domain::webhook::EndpointId, u32)],
+    pub default_room: u32,
+}
+
+impl Claim<'static> {
+    /// Up to `batch` deliveries due at `now`, leased until `lease_until`, with no limit
+    /// per endpoint.
+    pub fn new(now: Timestamp, lease_until: Timestamp, batch: u32) -> Self {
+        Self {
+            now,
+            lease_until,
+            batch,
+            room: &[],
+            default_room: u32::MAX,
+        }
+    }
+}
+
+impl<'a> Claim<'a> {
+    /// The same claim with room per endpoint: `room` for those listed, `default_room` for
+    /// the others.
+    pub fn with_room(
+        self,
+        room: &'a [(mobieus_domain::webhook::EndpointId, u32)],
+        default_room: u32,
+    ) -> Claim<'a> {
+        Claim {
+            room,
+            default_room,
+            ..self
+        }
+    }
+}
+
 /// A delivery a worker leased: what to send where, and how many attempts it had.
 #[derive(Clone, Debug)]
 pub struct ClaimedDelivery {

@@ -7,9 +7,9 @@
 use crate::postgres::{self, PgTenant, PgTx};
 use crate::sqlite::{self, Tx};
 use crate::{
-    ApiKeyRecord, AuditEntry, ClaimedDelivery, EndpointRecord, EventFilter, IdempotencyClaim,
-    ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, RecordedAttempt, Result,
-    SessionRecord, StoredAnswer, StoredEvent,
+    ApiKeyRecord, AuditEntry, Claim, ClaimedDelivery, EndpointRecord, EventFilter,
+    IdempotencyClaim, ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, RecordedAttempt,
+    Result, SessionRecord, StoredAnswer, StoredEvent,
 };
 use crate::{DeliveryHealth, QueueStats, ThreadSummary, WorkSignal};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
@@ -210,32 +210,13 @@ impl TenantDb {
         read!(self, deliveries_of_event(event_id))
     }
 
-    /// Leases up to `batch` due deliveries until `lease_until`, oldest first, no endpoint
-    /// more than its room (`room` for those listed, `default_room` for the others).
-    pub async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        batch: u32,
-        room: &[(EndpointId, u32)],
-        default_room: u32,
-    ) -> Result<Vec<ClaimedDelivery>> {
+    /// Leases the due deliveries `claim` asks for (see [`Claim`]).
+    pub async fn claim_due(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
         match &self.conn {
-            TenantConn::Sqlite { pool, .. } => {
-                sqlite::claim_due(pool, now, lease_until, batch, room, default_room).await
-            }
+            TenantConn::Sqlite { pool, .. } => sqlite::claim_due(pool, claim).await,
             TenantConn::Postgres(pg) => {
                 let mut tx = pg.begin_unflushed().await?;
-                let claimed = postgres::claim_due(
-                    &mut tx,
-                    &self.slug,
-                    now,
-                    lease_until,
-                    batch,
-                    room,
-                    default_room,
-                )
-                .await?;
+                let claimed = postgres::claim_due(&mut tx, &self.slug, claim).await?;
                 tx.commit().await?;
                 Ok(claimed)
             }
@@ -762,30 +743,10 @@ impl TenantTx {
 
     /// [`TenantDb::claim_due`] in this transaction: a worker claims in the transaction
     /// that records its last attempts, one commit for both.
-    pub async fn claim_due(
-        &mut self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        batch: u32,
-        room: &[(EndpointId, u32)],
-        default_room: u32,
-    ) -> Result<Vec<ClaimedDelivery>> {
+    pub async fn claim_due(&mut self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
         match &mut self.tx {
-            TxConn::Sqlite(tx) => {
-                sqlite::claim_in(tx.conn(), now, lease_until, batch, room, default_room)
-            }
-            TxConn::Postgres(tx) => {
-                postgres::claim_due(
-                    &mut *tx,
-                    &self.slug,
-                    now,
-                    lease_until,
-                    batch,
-                    room,
-                    default_room,
-                )
-                .await
-            }
+            TxConn::Sqlite(tx) => sqlite::claim_in(tx.conn(), claim),
+            TxConn::Postgres(tx) => postgres::claim_due(&mut *tx, &self.slug, claim).await,
         }
     }
 

@@ -16,7 +16,7 @@ use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{EndpointId, EventSelection, LoopbackPolicy, WebhookUrl};
-use mobieus_store::{EventFilter, Store, StoreConfig, StoreError, TenantDb};
+use mobieus_store::{Claim, EventFilter, Store, StoreConfig, StoreError, TenantDb};
 use mobieus_testkit::db::{POSTGRES_URL_VAR, TestDb};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -699,7 +699,7 @@ async fn two_nodes_claiming_at_once_never_claim_a_delivery_twice_and_together_cl
                 loop {
                     let now = Timestamp::now();
                     let batch = tenant
-                        .claim_due(now, now.plus_millis(600_000), 7, &[], u32::MAX)
+                        .claim_due(&Claim::new(now, now.plus_millis(600_000), 7))
                         .await
                         .unwrap();
                     if batch.is_empty() {
@@ -739,7 +739,7 @@ async fn two_nodes_claiming_at_once_never_claim_a_delivery_twice_and_together_cl
         let now = Timestamp::now();
         assert!(
             tenant
-                .claim_due(now, now.plus_millis(1000), 100, &[], u32::MAX)
+                .claim_due(&Claim::new(now, now.plus_millis(1000), 100))
                 .await
                 .unwrap()
                 .is_empty(),
@@ -860,7 +860,7 @@ async fn work_enqueued_on_one_node_is_found_by_another_and_answered_only_as_read
     let now = Timestamp::now();
     let lease_until = now.plus_millis(60_000);
     let claimed = acme_on_worker
-        .claim_due(now, lease_until, 10, &[], u32::MAX)
+        .claim_due(&Claim::new(now, lease_until, 10))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);
@@ -878,7 +878,7 @@ async fn work_enqueued_on_one_node_is_found_by_another_and_answered_only_as_read
     let after = lease_until.plus_millis(1);
     assert_eq!(
         again
-            .claim_due(after, after.plus_millis(60_000), 10, &[], u32::MAX)
+            .claim_due(&Claim::new(after, after.plus_millis(60_000), 10))
             .await
             .unwrap()
             .len(),

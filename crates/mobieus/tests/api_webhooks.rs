@@ -408,7 +408,7 @@ async fn deliveries_are_listed_by_status_and_shown_with_their_attempts() {
     // One attempt, as the worker records it: a 500 with the headers it sent.
     let far = Timestamp::now().plus_millis(86_400_000);
     let claimed = db
-        .claim_due(far, far.plus_millis(1000), 1, &[], u32::MAX)
+        .claim_due(&mobieus_store::Claim::new(far, far.plus_millis(1000), 1))
         .await
         .unwrap()
         .pop()

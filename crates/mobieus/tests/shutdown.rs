@@ -68,7 +68,11 @@ async fn a_stopping_worker_releases_what_it_holds() {
     // Every delivery is pending, unattempted, and claimable now: no lease left behind.
     let now = Timestamp::now();
     let again = db
-        .claim_due(now, now.plus_millis(60_000), 100, &[], u32::MAX)
+        .claim_due(&mobieus_store::Claim::new(
+            now,
+            now.plus_millis(60_000),
+            100,
+        ))
         .await
         .unwrap();
     assert_eq!(

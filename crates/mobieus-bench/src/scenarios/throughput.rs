@@ -266,7 +266,7 @@ async fn raw_rate(engine: &Engine, receiver: &Receiver, scale: f64) -> Result<(f
 async fn store_only(engine: &Engine, deliveries: usize) -> Result<StoreOnly, String> {
     use mobieus_core::delivery::{DeliveryPolicy, Outcome, Recorded, record_all};
     use mobieus_domain::time::Timestamp;
-    use mobieus_store::NewAttempt;
+    use mobieus_store::{Claim, NewAttempt};
     for i in 0..deliveries / ENDPOINTS {
         join(&engine.db, &format!("s{i}")).await?;
     }
@@ -288,7 +288,7 @@ async fn store_only(engine: &Engine, deliveries: usize) -> Result<StoreOnly, Str
         let now = Timestamp::now();
         let claimed = engine
             .db
-            .claim_due(now, now.plus_millis(60_000), 64, &[], 64)
+            .claim_due(&Claim::new(now, now.plus_millis(60_000), 64).with_room(&[], 64))
             .await
             .map_err(err)?;
         if claimed.is_empty() {

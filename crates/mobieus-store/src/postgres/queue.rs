@@ -3,7 +3,7 @@
 //! at-least-once, never lost.
 
 use crate::rows::{claimed_delivery, corrupt, paginate_positioned, state_columns};
-use crate::{ClaimedDelivery, Page, RecordedAttempt, Result};
+use crate::{Claim, ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use sqlx::postgres::PgRow;
@@ -27,12 +27,15 @@ const CLAIM_SCAN: i64 = 2_000;
 pub(crate) async fn claim_due(
     c: &mut PgConnection,
     slug: &mobieus_domain::tenant::TenantSlug,
-    now: Timestamp,
-    lease_until: Timestamp,
-    batch: u32,
-    room: &[(EndpointId, u32)],
-    default_room: u32,
+    claim: &Claim<'_>,
 ) -> Result<Vec<ClaimedDelivery>> {
+    let Claim {
+        now,
+        lease_until,
+        batch,
+        room,
+        default_room,
+    } = *claim;
     const FIRST: &str = "SELECT position, id, event_id, endpoint_id, attempts, next_attempt_at
          FROM webhook_deliveries
          WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)

@@ -5,7 +5,7 @@
 use super::Pool;
 use super::sql::{Sql, all, exec, one, text};
 use crate::rows::{claimed_delivery, corrupt, state_columns};
-use crate::{ClaimedDelivery, Page, RecordedAttempt, Result};
+use crate::{Claim, ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use rusqlite::{Connection, Row, params};
@@ -24,14 +24,8 @@ const CLAIM_SCAN: i64 = 2_000;
 /// `CLAIM_SCAN` rows, so a large backlog of a stalled endpoint costs a bounded read (what
 /// lies beyond waits until it has room). A read first: a tenant with nothing due costs one
 /// index probe, not a write lock.
-pub(crate) async fn claim_due(
-    pool: &Pool,
-    now: Timestamp,
-    lease_until: Timestamp,
-    batch: u32,
-    room: &[(EndpointId, u32)],
-    default_room: u32,
-) -> Result<Vec<ClaimedDelivery>> {
+pub(crate) async fn claim_due(pool: &Pool, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
+    let now = claim.now;
     let due = pool.read(|c| {
         one(
             c,
@@ -45,20 +39,19 @@ pub(crate) async fn claim_due(
     if due.is_none() {
         return Ok(Vec::new());
     }
-    pool.write(|c| claim_in(c, now, lease_until, batch, room, default_room))
-        .await
+    pool.write(|c| claim_in(c, claim)).await
 }
 
 /// The claim itself, in the caller's write transaction (see [`claim_due`]); also what a
 /// worker runs in the transaction that records its last attempts.
-pub(crate) fn claim_in(
-    c: &Connection,
-    now: Timestamp,
-    lease_until: Timestamp,
-    batch: u32,
-    room: &[(EndpointId, u32)],
-    default_room: u32,
-) -> Result<Vec<ClaimedDelivery>> {
+pub(crate) fn claim_in(c: &Connection, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
+    let Claim {
+        now,
+        lease_until,
+        batch,
+        room,
+        default_room,
+    } = *claim;
     if batch == 0 {
         return Ok(Vec::new());
     }
