@@ -146,3 +146,37 @@ pub(crate) fn claimed_delivery(
         position,
     })
 }
+
+/// The room each endpoint has left while a claim takes due deliveries in order (see
+/// [`crate::Claim`]): the claim's room for the endpoints it lists, its default for the
+/// others.
+pub(crate) struct Rooms {
+    left: std::collections::HashMap<String, u32>,
+    default: u32,
+}
+
+impl Rooms {
+    pub(crate) fn of(claim: &crate::Claim<'_>) -> Self {
+        Self {
+            left: claim
+                .room
+                .iter()
+                .map(|(id, n)| (id.as_str().to_owned(), *n))
+                .collect(),
+            default: claim.default_room,
+        }
+    }
+
+    /// Takes a place for a delivery to `endpoint`; `false` when it has none left.
+    pub(crate) fn take(&mut self, endpoint: &str) -> bool {
+        let n = match self.left.get_mut(endpoint) {
+            Some(n) => n,
+            None => self.left.entry(endpoint.to_owned()).or_insert(self.default),
+        };
+        if *n == 0 {
+            return false;
+        }
+        *n -= 1;
+        true
+    }
+}

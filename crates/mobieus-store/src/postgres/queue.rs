@@ -2,7 +2,7 @@
 //! attempt went. A lease that runs out (its worker died) makes the delivery due again:
 //! at-least-once, never lost.
 
-use crate::rows::{claimed_delivery, corrupt, paginate_positioned, state_columns};
+use crate::rows::{Rooms, claimed_delivery, corrupt, paginate_positioned, state_columns};
 use crate::{Claim, ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
@@ -29,13 +29,6 @@ pub(crate) async fn claim_due(
     slug: &mobieus_domain::tenant::TenantSlug,
     claim: &Claim<'_>,
 ) -> Result<Vec<ClaimedDelivery>> {
-    let Claim {
-        now,
-        lease_until,
-        batch,
-        room,
-        default_room,
-    } = *claim;
     const FIRST: &str = "SELECT position, id, event_id, endpoint_id, attempts, next_attempt_at
          FROM webhook_deliveries
          WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
@@ -47,15 +40,12 @@ pub(crate) async fn claim_due(
            AND (next_attempt_at, position) > ($3, $4)
          ORDER BY next_attempt_at, position LIMIT $2
          FOR UPDATE SKIP LOCKED";
-    if batch == 0 {
+    if claim.batch == 0 {
         return Ok(Vec::new());
     }
-    // Room left per endpoint; an endpoint not listed starts with the default.
-    let mut left: HashMap<String, u32> = room
-        .iter()
-        .map(|(id, n)| (id.as_str().to_owned(), *n))
-        .collect();
-    let batch = batch as usize;
+    let (now, lease_until) = (claim.now, claim.lease_until);
+    let mut rooms = Rooms::of(claim);
+    let batch = claim.batch as usize;
     let mut chosen: Vec<(i64, String, String, String, i64)> = Vec::with_capacity(batch);
     let mut scanned: i64 = 0;
     let mut chunk = i64::try_from(batch).unwrap_or(CLAIM_SCAN);
@@ -78,11 +68,9 @@ pub(crate) async fn claim_due(
                 break;
             }
             let endpoint: String = r.try_get("endpoint_id")?;
-            let n = left.entry(endpoint.clone()).or_insert(default_room);
-            if *n == 0 {
+            if !rooms.take(&endpoint) {
                 continue;
             }
-            *n -= 1;
             chosen.push((
                 r.try_get("position")?,
                 r.try_get("id")?,

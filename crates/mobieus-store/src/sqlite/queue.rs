@@ -4,7 +4,7 @@
 
 use super::Pool;
 use super::sql::{Sql, all, exec, one, text};
-use crate::rows::{claimed_delivery, corrupt, state_columns};
+use crate::rows::{Rooms, claimed_delivery, corrupt, state_columns};
 use crate::{Claim, ClaimedDelivery, Page, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
@@ -45,22 +45,12 @@ pub(crate) async fn claim_due(pool: &Pool, claim: &Claim<'_>) -> Result<Vec<Clai
 /// The claim itself, in the caller's write transaction (see [`claim_due`]); also what a
 /// worker runs in the transaction that records its last attempts.
 pub(crate) fn claim_in(c: &Connection, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
-    let Claim {
-        now,
-        lease_until,
-        batch,
-        room,
-        default_room,
-    } = *claim;
-    if batch == 0 {
+    if claim.batch == 0 {
         return Ok(Vec::new());
     }
-    // Room left per endpoint; an endpoint not listed starts with the default.
-    let mut left: HashMap<String, u32> = room
-        .iter()
-        .map(|(id, n)| (id.as_str().to_owned(), *n))
-        .collect();
-    let batch = batch as usize;
+    let (now, lease_until) = (claim.now, claim.lease_until);
+    let mut rooms = Rooms::of(claim);
+    let batch = claim.batch as usize;
     let mut chosen: Vec<(i64, String, String, String, i64)> = Vec::with_capacity(batch);
     {
         let mut scan = c.prepare_cached(
@@ -73,12 +63,9 @@ pub(crate) fn claim_in(c: &Connection, claim: &Claim<'_>) -> Result<Vec<ClaimedD
             && let Some(r) = rows.next()?
         {
             let endpoint: String = r.get(2)?;
-            let n = left.entry(endpoint.clone()).or_insert(default_room);
-            if *n == 0 {
-                continue;
+            if rooms.take(&endpoint) {
+                chosen.push((r.get(4)?, r.get(0)?, r.get(1)?, endpoint, r.get(3)?));
             }
-            *n -= 1;
-            chosen.push((r.get(4)?, r.get(0)?, r.get(1)?, endpoint, r.get(3)?));
         }
     }
     // By rowid: the row was just read, no need to find it again through `id`.
