@@ -1,5 +1,7 @@
 //! The [`Store`]: the control database, and the door to each tenant's database.
 
+use crate::db::Conn;
+use crate::queries::control;
 use crate::{Result, StoreError, Tenant, TenantDb, WorkSignal};
 use crate::{postgres, sqlite};
 use mobieus_domain::sealing::MasterKey;
@@ -55,6 +57,30 @@ pub struct Store {
     /// them; a look at the tenant that began after the read answers them (see
     /// [`Store::set_due`]).
     due_read: Arc<std::sync::Mutex<DueRead>>,
+}
+
+/// The connection of a read of the control database (see `TenantDb`'s reads).
+enum ControlReader {
+    Sqlite(sqlite::Reader),
+    Postgres(postgres::PgTx),
+}
+
+impl ControlReader {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            ControlReader::Sqlite(r) => Conn::Sqlite(r.conn()),
+            ControlReader::Postgres(tx) => Conn::Pg(tx),
+        }
+    }
+}
+
+impl Control {
+    async fn reader(&self) -> Result<ControlReader> {
+        Ok(match self {
+            Control::Sqlite(pool) => ControlReader::Sqlite(pool.reader()?),
+            Control::Postgres(pg) => ControlReader::Postgres(pg.control().await?),
+        })
+    }
 }
 
 /// Rows of due work read, by tenant: row id → when it was first read.
@@ -116,7 +142,15 @@ impl Store {
         let tenant = match &self.control {
             Control::Sqlite(control) => {
                 let db = self.open_db(slug).await?;
-                let tenant = sqlite::insert_tenant(control, slug, hosts, Timestamp::now()).await?;
+                let mut tx = sqlite::begin_write(control).await?;
+                let tenant = control::insert_tenant(
+                    &mut Conn::Sqlite(tx.conn()),
+                    slug,
+                    hosts,
+                    Timestamp::now(),
+                )
+                .await?;
+                tx.commit().await?;
                 self.cache(db);
                 tenant
             }
@@ -295,17 +329,11 @@ impl Store {
     }
 
     pub async fn tenants(&self) -> Result<Vec<Tenant>> {
-        match &self.control {
-            Control::Sqlite(control) => sqlite::list_tenants(control).await,
-            Control::Postgres(pg) => postgres::list_tenants(pg).await,
-        }
+        control::list_tenants(&mut self.control.reader().await?.conn()).await
     }
 
     pub async fn tenant(&self, slug: &TenantSlug) -> Result<Option<Tenant>> {
-        match &self.control {
-            Control::Sqlite(control) => sqlite::tenant_by_slug(control, slug).await,
-            Control::Postgres(pg) => postgres::tenant_by_slug(pg, slug).await,
-        }
+        control::tenant_by_slug(&mut self.control.reader().await?.conn(), slug).await
     }
 
     /// The tenant a request's host names: a configured host, or `<slug>.localhost`.
@@ -320,15 +348,11 @@ impl Store {
         {
             return Ok(Some(slug.clone()));
         }
-        let found = match (host.localhost_slug(), &self.control) {
-            (Some(slug), Control::Sqlite(control)) => {
-                sqlite::tenant_exists(control, &slug).await?.then_some(slug)
-            }
-            (Some(slug), Control::Postgres(pg)) => {
-                postgres::tenant_exists(pg, &slug).await?.then_some(slug)
-            }
-            (None, Control::Sqlite(control)) => sqlite::tenant_by_host(control, host).await?,
-            (None, Control::Postgres(pg)) => postgres::tenant_by_host(pg, host).await?,
+        let mut reader = self.control.reader().await?;
+        let c = &mut reader.conn();
+        let found = match host.localhost_slug() {
+            Some(slug) => control::tenant_exists(c, &slug).await?.then_some(slug),
+            None => control::tenant_by_host(c, host).await?,
         };
         if let Some(slug) = &found {
             self.hosts

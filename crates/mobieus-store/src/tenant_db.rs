@@ -1,15 +1,21 @@
-//! Tenant-scoped handles: [`TenantDb`] for reads on one tenant's database and
-//! [`TenantTx`] for one write transaction on it. The only way to a tenant's rows.
+//! Tenant-scoped handles: [`TenantDb`], one tenant's database, for reads and for the few
+//! writes that are a transaction of their own, and [`TenantTx`], one write transaction on
+//! it. The only way to a tenant's rows, and the list of every operation on them.
 //!
-//! Each method runs the same-named query of the tenant's backend: on SQLite, on the
-//! tenant's own file; on Postgres, in a transaction pinned to the tenant's schema.
+//! Each method runs a query of `crate::queries`, written once for both backends, on a
+//! connection of the tenant's own: on SQLite, its own file; on Postgres, a transaction
+//! pinned to its own schema.
 
+use crate::db::Conn;
 use crate::postgres::{self, PgTenant, PgTx};
+use crate::queries::{
+    accounts, events, forum, health, idempotency, keys, queue, retention, transfer, webhooks,
+};
 use crate::sqlite::{self, Tx};
 use crate::{
     ApiKeyRecord, AuditEntry, Claim, ClaimedDelivery, EndpointRecord, EventFilter,
-    IdempotencyClaim, ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, RecordedAttempt,
-    Result, SessionRecord, StoredAnswer, StoredEvent,
+    IdempotencyClaim, ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, Purged,
+    RecordedAttempt, Result, SessionRecord, StoredAnswer, StoredEvent,
 };
 use crate::{DeliveryHealth, QueueStats, ThreadSummary, WorkSignal};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
@@ -18,53 +24,10 @@ use mobieus_domain::event::EventType;
 use mobieus_domain::forum::{Post, PostId, PostStatus, Role, Thread, ThreadId, User, UserId};
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{DeliveryId, EndpointId};
+use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-
-/// A read: on SQLite, on a read connection; on Postgres, in its own transaction, which
-/// is dropped rather than committed: it wrote nothing, and its `ROLLBACK` goes out with
-/// the pool's check of the connection on release, off the caller's path, instead of a
-/// `COMMIT` round trip on it.
-macro_rules! read {
-    ($db:expr, $($f:ident)::+($($arg:expr),* $(,)?)) => {
-        match &$db.conn {
-            TenantConn::Sqlite { pool, .. } => pool.read(|c| sqlite::$($f)::+(c $(, $arg)*)),
-            TenantConn::Postgres(pg) => {
-                let mut tx = pg.begin().await?;
-                postgres::$($f)::+(&mut tx $(, $arg)*).await
-            }
-        }
-    };
-}
-
-/// A write of one statement: on SQLite, on the write connection; on Postgres, in its
-/// own transaction.
-macro_rules! write {
-    ($db:expr, $($f:ident)::+($($arg:expr),* $(,)?)) => {
-        match &$db.conn {
-            TenantConn::Sqlite { pool, .. } => {
-                pool.write(|c| sqlite::$($f)::+(c $(, $arg)*)).await
-            }
-            TenantConn::Postgres(pg) => {
-                let mut tx = pg.begin().await?;
-                let out = postgres::$($f)::+(&mut tx $(, $arg)*).await?;
-                tx.commit().await?;
-                Ok(out)
-            }
-        }
-    };
-}
-
-/// A statement in the open transaction.
-macro_rules! in_tx {
-    ($tx:expr, $($f:ident)::+($($arg:expr),* $(,)?)) => {
-        match &mut $tx.tx {
-            TxConn::Sqlite(tx) => sqlite::$($f)::+(tx.conn() $(, $arg)*),
-            TxConn::Postgres(tx) => postgres::$($f)::+(&mut *tx $(, $arg)*).await,
-        }
-    };
-}
 
 /// Where a tenant's rows live.
 #[derive(Clone, Debug)]
@@ -78,7 +41,26 @@ enum TenantConn {
     Postgres(PgTenant),
 }
 
-/// One tenant's database. Cheap to clone.
+/// The connection of a read: on SQLite, one of the file's read connections (reads in WAL
+/// mode never wait for the writer); on Postgres, a transaction of its own, dropped rather
+/// than committed: it wrote nothing, and its `ROLLBACK` goes out with the pool's check of
+/// the connection on release, off the caller's path, instead of a `COMMIT` round trip on it.
+enum Reader {
+    Sqlite(sqlite::Reader),
+    Postgres(PgTx),
+}
+
+impl Reader {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Reader::Sqlite(r) => Conn::Sqlite(r.conn()),
+            Reader::Postgres(tx) => Conn::Pg(tx),
+        }
+    }
+}
+
+/// One tenant's database: its reads, and the writes that are a transaction of their own.
+/// Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct TenantDb {
     slug: TenantSlug,
@@ -115,13 +97,15 @@ impl TenantDb {
         })
     }
 
-    /// When the next pending delivery not in flight is due, if any.
-    pub async fn next_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
-        read!(self, next_due(now))
-    }
-
     pub fn slug(&self) -> &TenantSlug {
         &self.slug
+    }
+
+    async fn reader(&self) -> Result<Reader> {
+        Ok(match &self.conn {
+            TenantConn::Sqlite { pool, .. } => Reader::Sqlite(pool.reader()?),
+            TenantConn::Postgres(pg) => Reader::Postgres(pg.begin().await?),
+        })
     }
 
     /// Starts a write transaction. Nothing it writes is seen by anyone until `commit`.
@@ -133,14 +117,23 @@ impl TenantDb {
             ),
             TenantConn::Postgres(pg) => (TxConn::Postgres(pg.begin().await?), None),
         };
-        Ok(TenantTx {
+        Ok(self.tx(tx, control))
+    }
+
+    fn tx(&self, tx: TxConn, control: Option<sqlite::Pool>) -> TenantTx {
+        TenantTx {
             slug: self.slug.clone(),
             tx,
             signal: self.signal.clone(),
             control,
             enqueued: false,
             endpoints_changed: false,
-        })
+        }
+    }
+
+    /// When the next pending delivery not in flight is due, if any.
+    pub async fn next_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
+        queue::next_due(&mut self.reader().await?.conn(), now).await
     }
 
     pub async fn events_page(
@@ -149,19 +142,19 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<StoredEvent>> {
-        read!(self, events_page(filter, after, limit))
+        events::events_page(&mut self.reader().await?.conn(), filter, after, limit).await
     }
 
     pub async fn event_by_id(&self, id: &str) -> Result<Option<StoredEvent>> {
-        read!(self, event_by_id(id))
+        events::event_by_id(&mut self.reader().await?.conn(), id).await
     }
 
     pub async fn users_page(&self, after: i64, limit: u32) -> Result<Page<User>> {
-        read!(self, users_page(after, limit))
+        forum::users_page(&mut self.reader().await?.conn(), after, limit).await
     }
 
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
-        read!(self, user_by_id(id))
+        forum::user_by_id(&mut self.reader().await?.conn(), id).await
     }
 
     pub async fn posts_page(
@@ -170,36 +163,36 @@ impl TenantDb {
         after: i64,
         limit: u32,
     ) -> Result<Page<Post>> {
-        read!(self, posts_page(filter, after, limit))
+        forum::posts_page(&mut self.reader().await?.conn(), filter, after, limit).await
     }
 
     pub async fn post_by_id(&self, id: PostId) -> Result<Option<Post>> {
-        read!(self, post_by_id(id))
+        forum::post_by_id(&mut self.reader().await?.conn(), id).await
     }
 
     /// Threads newest first, below thread id `before` (`i64::MAX` for the first page).
     pub async fn threads_page(&self, before: i64, limit: u32) -> Result<Page<ThreadSummary>> {
-        read!(self, threads_page(before, limit))
+        forum::threads_page(&mut self.reader().await?.conn(), before, limit).await
     }
 
     pub async fn thread_by_id(&self, id: ThreadId) -> Result<Option<Thread>> {
-        read!(self, thread_by_id(id))
+        forum::thread_by_id(&mut self.reader().await?.conn(), id).await
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        read!(self, api_keys())
+        keys::api_keys(&mut self.reader().await?.conn()).await
     }
 
     pub async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>> {
-        read!(self, api_key_by_hash(hash))
+        keys::api_key_by_hash(&mut self.reader().await?.conn(), hash).await
     }
 
     pub async fn endpoints_page(&self, after: i64, limit: u32) -> Result<Page<EndpointRecord>> {
-        read!(self, endpoints_page(after, limit))
+        webhooks::endpoints_page(&mut self.reader().await?.conn(), after, limit).await
     }
 
     pub async fn endpoint_by_id(&self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
-        read!(self, endpoint_by_id(id))
+        webhooks::endpoint_by_id(&mut self.reader().await?.conn(), id).await
     }
 
     /// The deliveries written for an event: (delivery, endpoint, status).
@@ -207,34 +200,40 @@ impl TenantDb {
         &self,
         event_id: &str,
     ) -> Result<Vec<(DeliveryId, EndpointId, String)>> {
-        read!(self, deliveries_of_event(event_id))
+        webhooks::deliveries_of_event(&mut self.reader().await?.conn(), event_id).await
     }
 
-    /// Leases the due deliveries `claim` asks for (see [`Claim`]).
+    /// Leases the due deliveries `claim` asks for (see [`Claim`]), in a transaction of
+    /// its own. On SQLite a read first: a tenant with nothing due costs one index probe,
+    /// not the write lock. On Postgres the commit does not wait for the disk: a claim
+    /// lost in a crash only makes its deliveries claimable again.
     pub async fn claim_due(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
-        match &self.conn {
-            TenantConn::Sqlite { pool, .. } => sqlite::claim_due(pool, claim).await,
-            TenantConn::Postgres(pg) => {
-                let mut tx = pg.begin_unflushed().await?;
-                let claimed = postgres::claim_due(&mut tx, &self.slug, claim).await?;
-                tx.commit().await?;
-                Ok(claimed)
+        let mut tx = match &self.conn {
+            TenantConn::Sqlite { .. } => {
+                if !queue::any_due(&mut self.reader().await?.conn(), claim.now).await? {
+                    return Ok(Vec::new());
+                }
+                self.begin().await?
             }
-        }
+            TenantConn::Postgres(pg) => {
+                self.tx(TxConn::Postgres(pg.begin_unflushed().await?), None)
+            }
+        };
+        let claimed = tx.claim_due(claim).await?;
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Drops previous signing secrets whose grace window is over; returns how many went.
     pub async fn purge_expired_secrets(&self, now: Timestamp) -> Result<u64> {
-        // The backend reads before it writes.
-        match &self.conn {
-            TenantConn::Sqlite { pool, .. } => sqlite::purge_expired_secrets(pool, now).await,
-            TenantConn::Postgres(pg) => {
-                let mut tx = pg.begin().await?;
-                let n = postgres::purge_expired_secrets(&mut tx, now).await?;
-                tx.commit().await?;
-                Ok(n)
-            }
+        // A read first: most tenants have nothing to purge and need no write lock.
+        if !webhooks::any_expired_secret(&mut self.reader().await?.conn(), now).await? {
+            return Ok(0);
         }
+        let mut tx = self.begin().await?;
+        let n = webhooks::purge_expired_secrets(&mut tx.conn(), now).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile);
@@ -242,35 +241,38 @@ impl TenantDb {
     pub async fn cancel_delivery(&self, claimed: &ClaimedDelivery, now: Timestamp) -> Result<bool> {
         match &self.conn {
             // An autocommit write on a read connection: no wait for the write lock.
-            TenantConn::Sqlite { pool, .. } => {
-                pool.read(|c| sqlite::cancel_delivery(c, claimed, now))
+            TenantConn::Sqlite { .. } => {
+                queue::cancel_delivery(&mut self.reader().await?.conn(), claimed, now).await
             }
-            TenantConn::Postgres(_) => write!(self, cancel_delivery(claimed, now)),
+            TenantConn::Postgres(_) => {
+                let mut tx = self.begin().await?;
+                let cancelled = queue::cancel_delivery(&mut tx.conn(), claimed, now).await?;
+                tx.commit().await?;
+                Ok(cancelled)
+            }
         }
     }
 
     /// The type of an event and its stored JSON: the exact body its deliveries send.
     pub async fn event_json(&self, event_id: &str) -> Result<Option<(String, String)>> {
-        read!(self, event_json(event_id))
+        events::event_json(&mut self.reader().await?.conn(), event_id).await
     }
 
     /// The type and stored JSON of each of these events, by id (one query for a batch).
-    pub async fn event_jsons(
-        &self,
-        ids: &[&str],
-    ) -> Result<std::collections::HashMap<String, (String, String)>> {
-        read!(self, event_jsons(ids))
+    pub async fn event_jsons(&self, ids: &[&str]) -> Result<HashMap<String, (String, String)>> {
+        queue::event_jsons(&mut self.reader().await?.conn(), ids).await
     }
 
     /// An endpoint's deliveries, oldest first, optionally of one status.
     pub async fn deliveries_page(
         &self,
         endpoint: &EndpointId,
-        status: Option<mobieus_domain::webhook::DeliveryStatus>,
+        status: Option<DeliveryStatus>,
         after: i64,
         limit: u32,
-    ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
-        read!(self, deliveries_page(endpoint, status, after, limit, false))
+    ) -> Result<Page<Delivery>> {
+        let mut r = self.reader().await?;
+        queue::deliveries_page(&mut r.conn(), endpoint, status, after, limit, false).await
     }
 
     /// An endpoint's deliveries newest first, before position `before` (`i64::MAX` for the
@@ -278,11 +280,12 @@ impl TenantDb {
     pub async fn recent_deliveries(
         &self,
         endpoint: &EndpointId,
-        status: Option<mobieus_domain::webhook::DeliveryStatus>,
+        status: Option<DeliveryStatus>,
         before: i64,
         limit: u32,
-    ) -> Result<Page<mobieus_domain::webhook::Delivery>> {
-        read!(self, deliveries_page(endpoint, status, before, limit, true))
+    ) -> Result<Page<Delivery>> {
+        let mut r = self.reader().await?;
+        queue::deliveries_page(&mut r.conn(), endpoint, status, before, limit, true).await
     }
 
     /// One delivery of an endpoint.
@@ -290,13 +293,13 @@ impl TenantDb {
         &self,
         endpoint: &EndpointId,
         id: &DeliveryId,
-    ) -> Result<Option<mobieus_domain::webhook::Delivery>> {
-        read!(self, delivery_by_id(endpoint, id))
+    ) -> Result<Option<Delivery>> {
+        queue::delivery_by_id(&mut self.reader().await?.conn(), endpoint, id).await
     }
 
     /// A delivery's attempts, in order.
-    pub async fn attempts(&self, id: &DeliveryId) -> Result<Vec<mobieus_domain::webhook::Attempt>> {
-        read!(self, attempts(id))
+    pub async fn attempts(&self, id: &DeliveryId) -> Result<Vec<Attempt>> {
+        queue::attempts(&mut self.reader().await?.conn(), id).await
     }
 
     /// Claims an idempotency key for a request with this fingerprint (see
@@ -311,17 +314,19 @@ impl TenantDb {
         const DAY_MS: i64 = 24 * 3600 * 1000;
         // A first request that has not finished in a minute died with its process.
         const STALE_MS: i64 = 60 * 1000;
-        write!(
-            self,
-            idempotency::claim(
-                key_id,
-                key,
-                fingerprint,
-                now,
-                now.plus_millis(-DAY_MS),
-                now.plus_millis(-STALE_MS),
-            )
+        let mut tx = self.begin().await?;
+        let claim = idempotency::claim(
+            &mut tx.conn(),
+            key_id,
+            key,
+            fingerprint,
+            now,
+            now.plus_millis(-DAY_MS),
+            now.plus_millis(-STALE_MS),
         )
+        .await?;
+        tx.commit().await?;
+        Ok(claim)
     }
 
     /// Keeps the first answer given for an idempotency key.
@@ -332,7 +337,9 @@ impl TenantDb {
         token: i64,
         answer: &StoredAnswer,
     ) -> Result<()> {
-        write!(self, idempotency::complete(key_id, key, token, answer))
+        let mut tx = self.begin().await?;
+        idempotency::complete(&mut tx.conn(), key_id, key, token, answer).await?;
+        tx.commit().await
     }
 
     /// Forgets an idempotency key whose request did not succeed.
@@ -342,7 +349,9 @@ impl TenantDb {
         key: &str,
         token: i64,
     ) -> Result<()> {
-        write!(self, idempotency::release(key_id, key, token))
+        let mut tx = self.begin().await?;
+        idempotency::release(&mut tx.conn(), key_id, key, token).await?;
+        tx.commit().await
     }
 
     /// The live session whose token has this hash, with its member.
@@ -351,12 +360,12 @@ impl TenantDb {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<SessionRecord>> {
-        read!(self, session_by_token_hash(token_hash, now))
+        accounts::session_by_token_hash(&mut self.reader().await?.conn(), token_hash, now).await
     }
 
     /// The current member with this username and their password hash, if any.
     pub async fn login_candidate(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
-        read!(self, login_candidate(username))
+        accounts::login_candidate(&mut self.reader().await?.conn(), username).await
     }
 
     /// Failed logins for a username (lower-cased) from a client since `since`, oldest first.
@@ -366,7 +375,8 @@ impl TenantDb {
         client: &str,
         since: Timestamp,
     ) -> Result<Vec<Timestamp>> {
-        read!(self, login_failures(username, client, since))
+        let mut r = self.reader().await?;
+        accounts::login_failures(&mut r.conn(), username, client, since).await
     }
 
     /// Webhook delivery since `since`: attempts by outcome and hour, the oldest pending
@@ -376,26 +386,25 @@ impl TenantDb {
         since: Timestamp,
         now: Timestamp,
     ) -> Result<DeliveryHealth> {
-        read!(self, delivery_health(since, now))
+        health::delivery_health(&mut self.reader().await?.conn(), since, now).await
     }
 
     /// The delivery queue now: pending deliveries, the oldest one, disabled endpoints.
     pub async fn queue_stats(&self) -> Result<QueueStats> {
-        read!(self, queue_stats())
+        health::queue_stats(&mut self.reader().await?.conn()).await
     }
 
     /// Deletes one batch of what is older than `cutoff`: finished deliveries with their
     /// attempts, and events none of whose deliveries is left. Call until it deletes nothing.
-    pub async fn purge_before(&self, cutoff: Timestamp, batch: u32) -> Result<crate::Purged> {
-        match &self.conn {
-            TenantConn::Sqlite { pool, .. } => sqlite::purge_before(pool, cutoff, batch).await,
-            TenantConn::Postgres(pg) => {
-                let mut tx = pg.begin().await?;
-                let purged = postgres::purge_before(&mut tx, cutoff, batch).await?;
-                tx.commit().await?;
-                Ok(purged)
-            }
+    pub async fn purge_before(&self, cutoff: Timestamp, batch: u32) -> Result<Purged> {
+        // A read first: a tenant with nothing that old costs one probe per table, no write.
+        if !retention::anything_before(&mut self.reader().await?.conn(), cutoff).await? {
+            return Ok(Purged::default());
         }
+        let mut tx = self.begin().await?;
+        let purged = retention::purge_before(&mut tx.conn(), cutoff, batch).await?;
+        tx.commit().await?;
+        Ok(purged)
     }
 
     /// Ends the leases of these claims (a worker stopping before it sent them); a lease
@@ -405,7 +414,10 @@ impl TenantDb {
         claims: &[ClaimedDelivery],
         now: Timestamp,
     ) -> Result<usize> {
-        write!(self, release_leases(claims, now))
+        let mut tx = self.begin().await?;
+        let released = queue::release_leases(&mut tx.conn(), claims, now).await?;
+        tx.commit().await?;
+        Ok(released)
     }
 
     /// Writes a consistent snapshot of this database to a new file (an online backup);
@@ -427,12 +439,12 @@ impl TenantDb {
         after: Option<&crate::transfer::Cell>,
         limit: u32,
     ) -> Result<Vec<Vec<crate::transfer::Cell>>> {
-        read!(self, transfer::export_page(table, after, limit))
+        transfer::export_page(&mut self.reader().await?.conn(), table, after, limit).await
     }
 
     /// The audit log, oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        read!(self, audit_log())
+        webhooks::audit_log(&mut self.reader().await?.conn()).await
     }
 
     /// Records that a key was used at `at`, unless that was already recorded after `stale_before`.
@@ -442,7 +454,9 @@ impl TenantDb {
         at: Timestamp,
         stale_before: Timestamp,
     ) -> Result<()> {
-        write!(self, touch_api_key(id, at, stale_before))
+        let mut tx = self.begin().await?;
+        keys::touch_api_key(&mut tx.conn(), id, at, stale_before).await?;
+        tx.commit().await
     }
 }
 
@@ -451,6 +465,15 @@ impl TenantDb {
 enum TxConn {
     Sqlite(Tx),
     Postgres(PgTx),
+}
+
+impl TxConn {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            TxConn::Sqlite(tx) => Conn::Sqlite(tx.conn()),
+            TxConn::Postgres(tx) => Conn::Pg(tx),
+        }
+    }
 }
 
 /// One write transaction on one tenant's database. Dropped without `commit`, it rolls back.
@@ -470,6 +493,10 @@ pub struct TenantTx {
 impl TenantTx {
     pub fn slug(&self) -> &TenantSlug {
         &self.slug
+    }
+
+    fn conn(&mut self) -> Conn<'_> {
+        self.tx.conn()
     }
 
     pub async fn commit(self) -> Result<()> {
@@ -501,11 +528,11 @@ impl TenantTx {
     }
 
     pub async fn user_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        in_tx!(self, user_by_username(username))
+        forum::user_by_username(&mut self.conn(), username).await
     }
 
     pub async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>> {
-        in_tx!(self, user_by_id(id))
+        forum::user_by_id(&mut self.conn(), id).await
     }
 
     pub async fn insert_user(
@@ -514,11 +541,11 @@ impl TenantTx {
         email: Option<&str>,
         at: Timestamp,
     ) -> Result<UserId> {
-        in_tx!(self, insert_user(username, email, at))
+        forum::insert_user(&mut self.conn(), username, email, at).await
     }
 
     pub async fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<()> {
-        in_tx!(self, set_password_hash(id, hash))
+        accounts::set_password_hash(&mut self.conn(), id, hash).await
     }
 
     pub async fn insert_session(
@@ -529,19 +556,17 @@ impl TenantTx {
         created_at: Timestamp,
         expires_at: Timestamp,
     ) -> Result<()> {
-        in_tx!(self, purge_expired_sessions(created_at))?;
-        in_tx!(
-            self,
-            insert_session(token_hash, user, csrf_token, created_at, expires_at,)
-        )
+        let c = &mut self.conn();
+        accounts::purge_expired_sessions(c, created_at).await?;
+        accounts::insert_session(c, token_hash, user, csrf_token, created_at, expires_at).await
     }
 
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
-        in_tx!(self, delete_session(token_hash))
+        accounts::delete_session(&mut self.conn(), token_hash).await
     }
 
     pub async fn delete_user_sessions(&mut self, user: UserId) -> Result<()> {
-        in_tx!(self, delete_user_sessions(user))
+        accounts::delete_user_sessions(&mut self.conn(), user).await
     }
 
     /// Counts a failed login and forgets those older than `forget_before`.
@@ -552,26 +577,23 @@ impl TenantTx {
         at: Timestamp,
         forget_before: Timestamp,
     ) -> Result<()> {
-        in_tx!(
-            self,
-            insert_login_failure(username, client, at, forget_before)
-        )
+        accounts::insert_login_failure(&mut self.conn(), username, client, at, forget_before).await
     }
 
     pub async fn clear_login_failures(&mut self, username: &str, client: &str) -> Result<()> {
-        in_tx!(self, clear_login_failures(username, client))
+        accounts::clear_login_failures(&mut self.conn(), username, client).await
     }
 
     pub async fn set_user_left(&mut self, id: UserId, at: Timestamp) -> Result<()> {
-        in_tx!(self, set_user_left(id, at))
+        forum::set_user_left(&mut self.conn(), id, at).await
     }
 
     pub async fn set_user_role(&mut self, id: UserId, role: Role) -> Result<()> {
-        in_tx!(self, set_user_role(id, role))
+        forum::set_user_role(&mut self.conn(), id, role).await
     }
 
     pub async fn set_user_banned(&mut self, id: UserId, banned: bool) -> Result<()> {
-        in_tx!(self, set_user_banned(id, banned))
+        forum::set_user_banned(&mut self.conn(), id, banned).await
     }
 
     pub async fn insert_thread(
@@ -580,15 +602,15 @@ impl TenantTx {
         author: UserId,
         at: Timestamp,
     ) -> Result<ThreadId> {
-        in_tx!(self, insert_thread(title, author, at))
+        forum::insert_thread(&mut self.conn(), title, author, at).await
     }
 
     pub async fn thread_by_id(&mut self, id: ThreadId) -> Result<Option<Thread>> {
-        in_tx!(self, thread_by_id(id))
+        forum::thread_by_id(&mut self.conn(), id).await
     }
 
     pub async fn set_thread_locked(&mut self, id: ThreadId, locked: bool) -> Result<()> {
-        in_tx!(self, set_thread_locked(id, locked))
+        forum::set_thread_locked(&mut self.conn(), id, locked).await
     }
 
     pub async fn insert_post(
@@ -599,16 +621,16 @@ impl TenantTx {
         opens_thread: bool,
         at: Timestamp,
     ) -> Result<PostId> {
-        in_tx!(self, insert_post(thread, author, body, opens_thread, at))
+        forum::insert_post(&mut self.conn(), thread, author, body, opens_thread, at).await
     }
 
     pub async fn post_by_id(&mut self, id: PostId) -> Result<Option<Post>> {
-        in_tx!(self, post_by_id(id))
+        forum::post_by_id(&mut self.conn(), id).await
     }
 
     /// The stored body of a post, whatever its status.
     pub async fn post_body(&mut self, id: PostId) -> Result<Option<String>> {
-        in_tx!(self, post_body(id))
+        forum::post_body(&mut self.conn(), id).await
     }
 
     /// Replaces a post's body and keeps the old one in its edit history.
@@ -620,49 +642,50 @@ impl TenantTx {
         by: UserId,
         at: Timestamp,
     ) -> Result<()> {
-        in_tx!(self, insert_revision(id, old_body, by, at))?;
-        in_tx!(self, set_post_body(id, new_body, at))
+        let c = &mut self.conn();
+        forum::insert_revision(c, id, old_body, by, at).await?;
+        forum::set_post_body(c, id, new_body, at).await
     }
 
     pub async fn set_post_status(&mut self, id: PostId, status: PostStatus) -> Result<()> {
-        in_tx!(self, set_post_status(id, status))
+        forum::set_post_status(&mut self.conn(), id, status).await
     }
 
     pub async fn insert_moderation(&mut self, record: &ModerationRecord<'_>) -> Result<()> {
-        in_tx!(self, insert_moderation(record))
+        forum::insert_moderation(&mut self.conn(), record).await
     }
 
     /// Appends a public event to the feed with its JSON as given; returns its position.
     pub async fn insert_event(&mut self, event: &Event, json: &str) -> Result<i64> {
-        in_tx!(self, insert_event(event, json))
+        events::insert_event(&mut self.conn(), event, json).await
     }
 
     pub async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<()> {
-        in_tx!(self, insert_api_key(key))
+        keys::insert_api_key(&mut self.conn(), key).await
     }
 
     pub async fn api_keys(&mut self) -> Result<Vec<ApiKeyRecord>> {
-        in_tx!(self, api_keys())
+        keys::api_keys(&mut self.conn()).await
     }
 
     /// Revokes a key; `false` when there is no such unrevoked key.
     pub async fn revoke_api_key(&mut self, id: &ApiKeyId, at: Timestamp) -> Result<bool> {
-        in_tx!(self, revoke_api_key(id, at))
+        keys::revoke_api_key(&mut self.conn(), id, at).await
     }
 
     pub async fn insert_endpoint(&mut self, new: &NewEndpoint) -> Result<()> {
         self.endpoints_changed = true;
-        in_tx!(self, insert_endpoint(new))
+        webhooks::insert_endpoint(&mut self.conn(), new).await
     }
 
     pub async fn endpoint_by_id(&mut self, id: &EndpointId) -> Result<Option<EndpointRecord>> {
-        in_tx!(self, endpoint_by_id(id))
+        webhooks::endpoint_by_id(&mut self.conn(), id).await
     }
 
     /// Deletes an endpoint and its deliveries; `false` when there is none.
     pub async fn delete_endpoint(&mut self, id: &EndpointId) -> Result<bool> {
         self.endpoints_changed = true;
-        in_tx!(self, delete_endpoint(id))
+        webhooks::delete_endpoint(&mut self.conn(), id).await
     }
 
     /// Replaces an endpoint's sealed secret, keeping the previous one until `previous_expires_at`.
@@ -675,15 +698,13 @@ impl TenantTx {
         at: Timestamp,
     ) -> Result<()> {
         self.endpoints_changed = true;
-        in_tx!(
-            self,
-            rotate_secret(id, sealed_new, sealed_previous, previous_expires_at, at,)
-        )
+        let c = &mut self.conn();
+        webhooks::rotate_secret(c, id, sealed_new, sealed_previous, previous_expires_at, at).await
     }
 
     /// The active endpoints subscribed to events of type `t`.
     pub async fn subscribed_endpoints(&mut self, t: EventType) -> Result<Vec<EndpointId>> {
-        in_tx!(self, subscribed_endpoints(t))
+        webhooks::subscribed_endpoints(&mut self.conn(), t).await
     }
 
     /// Pending deliveries of `event_id` to each of `endpoints`, due at `at`.
@@ -697,7 +718,7 @@ impl TenantTx {
             return Ok(Vec::new());
         }
         self.enqueued = true;
-        in_tx!(self, insert_deliveries(event_id, endpoints, at))
+        webhooks::insert_deliveries(&mut self.conn(), event_id, endpoints, at).await
     }
 
     /// A pending delivery of `event_id` to `endpoint`, due at `at`.
@@ -724,11 +745,11 @@ impl TenantTx {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<String>> {
-        in_tx!(self, events_to_recover(endpoint, since, until, limit))
+        queue::events_to_recover(&mut self.conn(), endpoint, since, until, limit).await
     }
 
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
-        in_tx!(self, insert_audit(entry))
+        webhooks::insert_audit(&mut self.conn(), entry).await
     }
 
     /// Records attempts with their deliveries' next states where the claim still holds
@@ -738,27 +759,24 @@ impl TenantTx {
         items: &[RecordedAttempt<'_>],
         now: Timestamp,
     ) -> Result<Vec<bool>> {
-        in_tx!(self, record_attempts(items, now))
+        queue::record_attempts(&mut self.conn(), items, now).await
     }
 
     /// [`TenantDb::claim_due`] in this transaction: a worker claims in the transaction
     /// that records its last attempts, one commit for both.
     pub async fn claim_due(&mut self, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
-        match &mut self.tx {
-            TxConn::Sqlite(tx) => sqlite::claim_in(tx.conn(), claim),
-            TxConn::Postgres(tx) => postgres::claim_due(&mut *tx, &self.slug, claim).await,
-        }
+        queue::claim(&mut self.tx.conn(), &self.slug, claim).await
     }
 
     /// The consecutive failure counts of these endpoints, by id.
     pub async fn endpoint_failure_counts(
         &mut self,
         ids: &[&EndpointId],
-    ) -> Result<std::collections::HashMap<String, u32>> {
-        in_tx!(self, endpoint_failure_counts(ids))
+    ) -> Result<HashMap<String, u32>> {
+        queue::endpoint_failure_counts(&mut self.conn(), ids).await
     }
 
-    /// Counts a batch's results against an endpoint (see the backend); returns the
+    /// Counts a batch's results against an endpoint (see the query); returns the
     /// consecutive failures after it.
     pub async fn count_endpoint_results(
         &mut self,
@@ -766,7 +784,7 @@ impl TenantTx {
         reset: bool,
         failures: u32,
     ) -> Result<u32> {
-        in_tx!(self, count_endpoint_results(id, reset, failures))
+        queue::count_endpoint_results(&mut self.conn(), id, reset, failures).await
     }
 
     /// Disables an active endpoint; `false` when it was already inactive.
@@ -777,7 +795,7 @@ impl TenantTx {
         now: Timestamp,
     ) -> Result<bool> {
         self.endpoints_changed = true;
-        in_tx!(self, disable_endpoint(id, reason, now))
+        queue::disable_endpoint(&mut self.conn(), id, reason, now).await
     }
 
     /// Writes exported rows of `table` back as they were, ids included (an import into
@@ -789,7 +807,7 @@ impl TenantTx {
     ) -> Result<()> {
         self.endpoints_changed |= table.name == "webhook_endpoints";
         self.enqueued |= table.name == "webhook_deliveries" && !rows.is_empty();
-        in_tx!(self, transfer::import_rows(table, rows))
+        transfer::import_rows(&mut self.conn(), table, rows).await
     }
 
     /// Saves an endpoint's url, label, events, active state and failure count.
@@ -798,6 +816,6 @@ impl TenantTx {
         endpoint: &mobieus_domain::webhook::Endpoint,
     ) -> Result<()> {
         self.endpoints_changed = true;
-        in_tx!(self, save_endpoint(endpoint))
+        webhooks::save_endpoint(&mut self.conn(), endpoint).await
     }
 }

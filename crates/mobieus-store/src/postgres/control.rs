@@ -2,12 +2,12 @@
 
 use super::conn::{Pg, PgTenant, PgTx, tenant_schema};
 use super::migrate;
+use crate::db::Conn;
 use crate::rows::{corrupt, slug_from};
 use crate::{Result, StoreError, Tenant};
 use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::{HostName, TenantSlug};
 use mobieus_domain::time::Timestamp;
-use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::sync::Arc;
 
@@ -77,20 +77,13 @@ pub(crate) async fn insert_tenant(
     at: Timestamp,
 ) -> Result<Tenant> {
     let mut tx = pg.control().await?;
-    let id: i64 =
-        sqlx::query("INSERT INTO tenants (slug, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(slug.as_str())
-            .bind(at.millis())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-    for host in hosts {
-        sqlx::query("INSERT INTO tenant_hosts (host, slug) VALUES ($1, $2)")
-            .bind(host.as_str())
-            .bind(slug.as_str())
-            .execute(&mut *tx)
-            .await?;
-    }
+    let tenant =
+        crate::queries::control::insert_tenant(&mut Conn::Pg(&mut tx), slug, hosts, at).await?;
+    let id: i64 = sqlx::query("SELECT id FROM tenants WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
     let schema = tenant_schema(id);
     sqlx::raw_sql(AssertSqlSafe(format!(
         "CREATE SCHEMA {schema}; SET LOCAL search_path TO {schema}"
@@ -99,11 +92,7 @@ pub(crate) async fn insert_tenant(
     .await?;
     migrate::run(&mut tx, migrate::TENANT, lock_of(id)).await?;
     tx.commit().await?;
-    Ok(Tenant {
-        slug: slug.clone(),
-        hosts: hosts.to_vec(),
-        created_at: at,
-    })
+    Ok(tenant)
 }
 
 fn lock_of(id: i64) -> i32 {
@@ -131,69 +120,6 @@ pub(crate) async fn open_tenant(pg: &Pg, slug: &TenantSlug) -> Result<PgTenant> 
     migrate::run(&mut tx, migrate::TENANT, lock_of(id)).await?;
     tx.commit().await?;
     Ok(tenant)
-}
-
-const TENANT_SELECT: &str = "SELECT t.slug, t.created_at, string_agg(h.host, ' ') AS hosts
-     FROM tenants t LEFT JOIN tenant_hosts h ON h.slug = t.slug";
-
-fn tenant_from_row(row: &PgRow) -> Result<Tenant> {
-    let slug: String = row.try_get("slug")?;
-    let hosts: Option<String> = row.try_get("hosts")?;
-    let mut hosts = hosts
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|h| HostName::parse(h).map_err(|_| corrupt("host", h)))
-        .collect::<Result<Vec<_>>>()?;
-    hosts.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-    Ok(Tenant {
-        slug: slug_from(&slug)?,
-        hosts,
-        created_at: Timestamp::from_millis(row.try_get("created_at")?),
-    })
-}
-
-pub(crate) async fn list_tenants(pg: &Pg) -> Result<Vec<Tenant>> {
-    let mut tx = pg.control().await?;
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "{TENANT_SELECT} GROUP BY t.slug ORDER BY t.slug"
-    )))
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    rows.iter().map(tenant_from_row).collect()
-}
-
-pub(crate) async fn tenant_by_slug(pg: &Pg, slug: &TenantSlug) -> Result<Option<Tenant>> {
-    let mut tx = pg.control().await?;
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "{TENANT_SELECT} WHERE t.slug = $1 GROUP BY t.slug"
-    )))
-    .bind(slug.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    row.as_ref().map(tenant_from_row).transpose()
-}
-
-pub(crate) async fn tenant_exists(pg: &Pg, slug: &TenantSlug) -> Result<bool> {
-    let mut tx = pg.control().await?;
-    let row = sqlx::query("SELECT 1 FROM tenants WHERE slug = $1")
-        .bind(slug.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(row.is_some())
-}
-
-pub(crate) async fn tenant_by_host(pg: &Pg, host: &HostName) -> Result<Option<TenantSlug>> {
-    let mut tx = pg.control().await?;
-    let row = sqlx::query("SELECT slug FROM tenant_hosts WHERE host = $1")
-        .bind(host.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    row.map(|r| slug_from(&r.try_get::<String, _>(0)?))
-        .transpose()
 }
 
 /// Notes work due in `slug` at `at`, in the caller's transaction.

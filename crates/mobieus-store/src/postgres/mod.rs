@@ -3,34 +3,19 @@
 //! runs in a transaction pinned to its tenant's schema (see `conn`), so the cross-tenant
 //! guarantee holds as it does with one SQLite file per tenant.
 //!
-//! The query functions mirror the SQLite backend's, one for one, with the same names and
-//! arguments; each takes the connection of a transaction already pinned to its schema.
+//! The tenant queries are written once for both backends (`crate::queries`); this module
+//! holds the pool and its pinned transactions, the control schema, `LISTEN`, and what
+//! Postgres does its own way in the delivery queue.
 
-mod accounts;
 mod conn;
 mod control;
-mod events;
-mod forum;
-mod health;
-pub(crate) mod idempotency;
-mod keys;
 pub(crate) mod listen;
 mod migrate;
 mod queue;
-mod retention;
-pub(crate) mod transfer;
-mod webhooks;
 
-pub(crate) use accounts::*;
 pub(crate) use conn::{Pg, PgTenant, PgTx};
 pub(crate) use control::*;
-pub(crate) use events::*;
-pub(crate) use forum::*;
-pub(crate) use health::*;
-pub(crate) use keys::*;
 pub(crate) use queue::*;
-pub(crate) use retention::*;
-pub(crate) use webhooks::*;
 
 use crate::StoreError;
 

@@ -1,13 +1,13 @@
-//! The delivery queue: claiming due deliveries with a lease, and recording how each
-//! attempt went. A lease that runs out (its worker died) makes the delivery due again:
-//! at-least-once, never lost.
+//! What Postgres does its own way in the delivery queue: many workers claim at once
+//! (`FOR UPDATE SKIP LOCKED`), and batches go over the wire as arrays in one statement
+//! each (`UNNEST`, `= ANY`) instead of a round trip per row. SQLite steps a prepared
+//! statement per row instead (`sqlite::queue`).
 
-use crate::rows::{Rooms, claimed_delivery, corrupt, paginate_positioned, state_columns};
-use crate::{Claim, ClaimedDelivery, Page, RecordedAttempt, Result};
+use crate::rows::{Rooms, claimed_delivery, state_columns};
+use crate::{Claim, ClaimedDelivery, QueueStats, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use mobieus_domain::webhook::{DeliveryId, EndpointId};
+use sqlx::{PgConnection, Row};
 use std::collections::{HashMap, HashSet};
 
 /// How many of the oldest due deliveries one claim looks at.
@@ -24,7 +24,7 @@ const CLAIM_SCAN: i64 = 2_000;
 /// released at commit). Rows of an endpoint without room are passed over, for at most
 /// `CLAIM_SCAN` rows, so a large backlog of a stalled endpoint costs a bounded read (what
 /// lies beyond waits until it has room).
-pub(crate) async fn claim_due(
+pub(crate) async fn claim(
     c: &mut PgConnection,
     slug: &mobieus_domain::tenant::TenantSlug,
     claim: &Claim<'_>,
@@ -226,37 +226,13 @@ async fn record_batch(
     Ok(recorded)
 }
 
-/// Counts a batch's results against an endpoint: with a success among them the count
-/// restarts from the failures after the last success, else it grows by `failures`.
-/// Returns the count after it.
-pub(crate) async fn count_endpoint_results(
-    c: &mut PgConnection,
-    id: &EndpointId,
-    reset: bool,
-    failures: u32,
-) -> Result<u32> {
-    let n: Option<i64> = sqlx::query(
-        "UPDATE webhook_endpoints SET consecutive_failures = CASE WHEN $1 THEN $2 ELSE consecutive_failures + $2 END
-         WHERE id = $3 RETURNING consecutive_failures",
-    )
-    .bind(reset)
-    .bind(i64::from(failures))
-    .bind(id.as_str())
-    .fetch_optional(&mut *c)
-    .await?
-    .map(|r| r.try_get(0))
-    .transpose()?;
-    Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
-}
-
 /// The consecutive failure counts of these endpoints.
 pub(crate) async fn endpoint_failure_counts(
     c: &mut PgConnection,
     ids: &[&EndpointId],
-) -> Result<HashMap<String, u32>> {
-    let mut counts = HashMap::with_capacity(ids.len());
+) -> Result<Vec<(String, i64)>> {
     if ids.is_empty() {
-        return Ok(counts);
+        return Ok(Vec::new());
     }
     let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
     let rows =
@@ -264,46 +240,9 @@ pub(crate) async fn endpoint_failure_counts(
             .bind(&ids)
             .fetch_all(&mut *c)
             .await?;
-    for r in rows {
-        let n: i64 = r.try_get(1)?;
-        counts.insert(r.try_get(0)?, u32::try_from(n).unwrap_or(u32::MAX));
-    }
-    Ok(counts)
-}
-
-/// Disables an active endpoint with a reason; `false` when it was not active.
-pub(crate) async fn disable_endpoint(
-    c: &mut PgConnection,
-    id: &EndpointId,
-    reason: &str,
-    now: Timestamp,
-) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE webhook_endpoints SET active = false, disabled_reason = $1, disabled_at = $2, updated_at = $2
-         WHERE id = $3 AND active",
-    )
-    .bind(reason)
-    .bind(now.millis())
-    .bind(id.as_str())
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// The type and stored JSON of an event, for the headers and body of its deliveries.
-pub(crate) async fn event_json(
-    c: &mut PgConnection,
-    event_id: &str,
-) -> Result<Option<(String, String)>> {
-    Ok(
-        sqlx::query("SELECT type, payload FROM api_events WHERE id = $1")
-            .bind(event_id)
-            .fetch_optional(&mut *c)
-            .await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()?,
-    )
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// The type and stored JSON of each of these events, by id.
@@ -323,120 +262,6 @@ pub(crate) async fn event_jsons(
         events.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
     }
     Ok(events)
-}
-
-macro_rules! delivery_select {
-    () => {
-        "SELECT d.position, d.id, d.event_id, e.type AS event_type, d.endpoint_id, d.status, d.attempts,
-                d.next_attempt_at, d.created_at, d.updated_at
-         FROM webhook_deliveries d JOIN api_events e ON e.id = d.event_id"
-    };
-}
-
-fn delivery_from_row(row: &PgRow) -> Result<(i64, Delivery)> {
-    let id: String = row.try_get("id")?;
-    let endpoint: String = row.try_get("endpoint_id")?;
-    let status: String = row.try_get("status")?;
-    let attempts: i64 = row.try_get("attempts")?;
-    Ok((
-        row.try_get("position")?,
-        Delivery {
-            id: DeliveryId::parse(&id).ok_or_else(|| corrupt("delivery id", &id))?,
-            event_id: row.try_get("event_id")?,
-            event_type: row.try_get("event_type")?,
-            endpoint_id: EndpointId::parse(&endpoint)
-                .ok_or_else(|| corrupt("endpoint id", &endpoint))?,
-            status: DeliveryStatus::parse(&status)
-                .ok_or_else(|| corrupt("delivery status", &status))?,
-            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            next_attempt_at: row
-                .try_get::<Option<i64>, _>("next_attempt_at")?
-                .map(Timestamp::from_millis),
-            created_at: Timestamp::from_millis(row.try_get("created_at")?),
-            updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
-        },
-    ))
-}
-
-/// An endpoint's deliveries, optionally of one status: oldest first after position `after`,
-/// or, with `newest_first`, newest first before position `after` (the admin's log).
-pub(crate) async fn deliveries_page(
-    c: &mut PgConnection,
-    endpoint: &EndpointId,
-    status: Option<DeliveryStatus>,
-    after: i64,
-    limit: u32,
-    newest_first: bool,
-) -> Result<Page<Delivery>> {
-    let mut q = QueryBuilder::<Postgres>::new(delivery_select!());
-    q.push(" WHERE d.endpoint_id = ")
-        .push_bind(endpoint.as_str());
-    if let Some(status) = status {
-        // A literal (one of four fixed words), so that the status's partial index is used.
-        q.push(" AND d.status = '").push(status.as_str()).push("'");
-    }
-    if newest_first {
-        q.push(" AND d.position < ").push_bind(after);
-        q.push(" ORDER BY d.position DESC LIMIT ");
-    } else {
-        q.push(" AND d.position > ").push_bind(after);
-        q.push(" ORDER BY d.position LIMIT ");
-    }
-    q.push_bind(i64::from(limit) + 1);
-    let rows = q.build().fetch_all(&mut *c).await?;
-    let items = rows
-        .iter()
-        .map(delivery_from_row)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(paginate_positioned(items, limit))
-}
-
-/// One delivery of an endpoint.
-pub(crate) async fn delivery_by_id(
-    c: &mut PgConnection,
-    endpoint: &EndpointId,
-    id: &DeliveryId,
-) -> Result<Option<Delivery>> {
-    Ok(sqlx::query(concat!(
-        delivery_select!(),
-        " WHERE d.endpoint_id = $1 AND d.id = $2"
-    ))
-    .bind(endpoint.as_str())
-    .bind(id.as_str())
-    .fetch_optional(&mut *c)
-    .await?
-    .as_ref()
-    .map(delivery_from_row)
-    .transpose()?
-    .map(|(_, d)| d))
-}
-
-/// A delivery's attempts, first first.
-pub(crate) async fn attempts(c: &mut PgConnection, id: &DeliveryId) -> Result<Vec<Attempt>> {
-    let rows = sqlx::query(
-        "SELECT number, started_at, duration_ms, request_headers, response_status, response_excerpt, error
-         FROM delivery_attempts WHERE delivery_id = $1 ORDER BY number",
-    )
-    .bind(id.as_str())
-    .fetch_all(&mut *c)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let headers: String = row.try_get("request_headers")?;
-            Ok(Attempt {
-                number: u32::try_from(row.try_get::<i64, _>("number")?).unwrap_or(0),
-                started_at: Timestamp::from_millis(row.try_get("started_at")?),
-                duration_ms: u64::try_from(row.try_get::<i64, _>("duration_ms")?).unwrap_or(0),
-                request_headers: serde_json::from_str(&headers)
-                    .map_err(|_| corrupt("request headers", &headers))?,
-                response_status: row
-                    .try_get::<Option<i64>, _>("response_status")?
-                    .and_then(|s| u16::try_from(s).ok()),
-                response_excerpt: row.try_get("response_excerpt")?,
-                error: row.try_get("error")?,
-            })
-        })
-        .collect()
 }
 
 /// Ends the leases of claims a stopping worker still holds, so the deliveries are due
@@ -466,95 +291,76 @@ pub(crate) async fn release_leases(
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
-/// Ends a claimed delivery without an attempt (its endpoint was disabled meanwhile);
-/// `false` when the claim no longer held.
-pub(crate) async fn cancel_delivery(
+/// Pending deliveries of `event_id` (ids `ids`) to each of `endpoints`, due at `at`: one
+/// statement for the whole fan-out (its rows from two arrays), positions in the order given.
+pub(crate) async fn insert_deliveries(
     c: &mut PgConnection,
-    claimed: &ClaimedDelivery,
-    now: Timestamp,
-) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = $1
-         WHERE id = $2 AND status = 'pending' AND lease_until = $3",
+    ids: &[DeliveryId],
+    event_id: &str,
+    endpoints: &[EndpointId],
+    at: Timestamp,
+) -> Result<()> {
+    let id_texts: Vec<&str> = ids.iter().map(DeliveryId::as_str).collect();
+    let endpoint_texts: Vec<&str> = endpoints.iter().map(EndpointId::as_str).collect();
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at)
+         SELECT t.id, $3, t.endpoint_id, $4, $4, $4
+         FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS t (id, endpoint_id, n)
+         ORDER BY t.n",
     )
-    .bind(now.millis())
-    .bind(claimed.id.as_str())
-    .bind(claimed.lease_until.millis())
+    .bind(&id_texts)
+    .bind(&endpoint_texts)
+    .bind(event_id)
+    .bind(at.millis())
     .execute(&mut *c)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// The events whose latest delivery to `endpoint` failed or was cancelled, created in
-/// [since, until): what a bulk recovery sends again. A delivery already sent again has a
-/// newer one beside it, so recovering twice sends nothing twice.
-pub(crate) async fn events_to_recover(
-    c: &mut PgConnection,
-    endpoint: &EndpointId,
-    since: Timestamp,
-    until: Timestamp,
-    limit: u32,
-) -> Result<Vec<String>> {
-    // Recoveries of one endpoint take turns (on SQLite, its one writer does that): the
-    // next one finds the deliveries the previous one queued, and does not queue them again.
-    sqlx::query("SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE")
-        .bind(endpoint.as_str())
-        .execute(&mut *c)
-        .await?;
-    let rows = sqlx::query(
-        // One arm per status, each through its partial index.
-        "SELECT event_id FROM (
-             SELECT d.event_id, d.position FROM webhook_deliveries d
-             WHERE d.endpoint_id = $1 AND d.status = 'failed' AND d.created_at >= $2 AND d.created_at < $3
-             UNION ALL
-             SELECT d.event_id, d.position FROM webhook_deliveries d
-             WHERE d.endpoint_id = $1 AND d.status = 'cancelled' AND d.created_at >= $2 AND d.created_at < $3
-         ) AS d
-         WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries n
-                           WHERE n.event_id = d.event_id AND n.endpoint_id = $1 AND n.position > d.position)
-         ORDER BY d.position LIMIT $4",
-    )
-    .bind(endpoint.as_str())
-    .bind(since.millis())
-    .bind(until.millis())
-    .bind(i64::from(limit))
-    .fetch_all(&mut *c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<std::result::Result<_, _>>()?)
+    Ok(())
 }
 
-/// When the tenant next has work due: the earliest pending delivery not in flight, or
-/// the earliest lease to run out (a worker that dies leaves its leases to run out).
-pub(crate) async fn next_due(c: &mut PgConnection, now: Timestamp) -> Result<Option<Timestamp>> {
-    let at: Option<i64> = sqlx::query(
-        "SELECT min(at) FROM (
-             SELECT (SELECT next_attempt_at FROM webhook_deliveries
-                     WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= $1)
-                     ORDER BY next_attempt_at LIMIT 1) AS at
-             UNION ALL
-             SELECT min(lease_until) FROM webhook_deliveries
-             WHERE status = 'pending' AND lease_until IS NOT NULL) AS t",
+/// Deletes these deliveries (position, id) and their attempts: (attempts, deliveries)
+/// deleted. The attempts first (deleting a delivery would take them along uncounted).
+pub(crate) async fn delete_deliveries(
+    c: &mut PgConnection,
+    doomed: &[(i64, String)],
+) -> Result<(usize, usize)> {
+    let positions: Vec<i64> = doomed.iter().map(|(p, _)| *p).collect();
+    let ids: Vec<&str> = doomed.iter().map(|(_, id)| id.as_str()).collect();
+    let attempts = sqlx::query("DELETE FROM delivery_attempts WHERE delivery_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    let deliveries = sqlx::query("DELETE FROM webhook_deliveries WHERE position = ANY($1)")
+        .bind(&positions)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    Ok((
+        usize::try_from(attempts).unwrap_or(usize::MAX),
+        usize::try_from(deliveries).unwrap_or(usize::MAX),
+    ))
+}
+
+/// Pending deliveries, the oldest one's creation, and disabled endpoints, in one
+/// statement: per endpoint, through its partial index of pending deliveries, the oldest
+/// pending delivery being the first pending one of some endpoint (a lateral join).
+pub(crate) async fn queue_stats(c: &mut PgConnection) -> Result<QueueStats> {
+    let row = sqlx::query(
+        "SELECT
+             (SELECT min(o.created_at) FROM webhook_endpoints e
+              CROSS JOIN LATERAL (SELECT d.created_at FROM webhook_deliveries d
+                                  WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                                  ORDER BY d.position LIMIT 1) AS o) AS oldest,
+             (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
+             (SELECT count(*) FROM webhook_endpoints WHERE NOT active) AS disabled",
     )
-    .bind(now.millis())
     .fetch_one(&mut *c)
-    .await?
-    .try_get(0)?;
-    Ok(at.map(Timestamp::from_millis))
-}
-
-/// Drops previous secrets whose grace window is over; returns how many went.
-pub(crate) async fn purge_expired_secrets(c: &mut PgConnection, now: Timestamp) -> Result<u64> {
-    // No read first as on SQLite: an update that matches nothing takes no lock that matters.
-    Ok(sqlx::query(
-        "UPDATE webhook_endpoints SET previous_secret = NULL, previous_secret_expires_at = NULL
-         WHERE previous_secret_expires_at IS NOT NULL AND previous_secret_expires_at <= $1",
-    )
-    .bind(now.millis())
-    .execute(&mut *c)
-    .await?
-    .rows_affected())
+    .await?;
+    Ok(QueueStats {
+        pending: u64::try_from(row.try_get::<i64, _>("pending")?).unwrap_or(0),
+        oldest_pending: row
+            .try_get::<Option<i64>, _>("oldest")?
+            .map(Timestamp::from_millis),
+        disabled_endpoints: u64::try_from(row.try_get::<i64, _>("disabled")?).unwrap_or(0),
+    })
 }

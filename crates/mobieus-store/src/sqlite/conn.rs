@@ -114,6 +114,12 @@ impl Pool {
 
     /// Runs `f` on a read connection. Reads in WAL mode never wait for writers.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut reader = self.reader()?;
+        f(reader.conn())
+    }
+
+    /// A read connection, back among the idle ones when dropped.
+    pub(crate) fn reader(&self) -> Result<Reader> {
         let idle = self
             .inner
             .readers
@@ -124,16 +130,10 @@ impl Pool {
             Some(conn) => conn,
             None => connect(&self.inner.path)?,
         };
-        let out = f(&conn);
-        let mut idle = self
-            .inner
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < IDLE_READERS {
-            idle.push(conn);
-        }
-        out
+        Ok(Reader {
+            conn: Some(conn),
+            pool: self.clone(),
+        })
     }
 
     /// Checkpoints the log now and then, off the commit path: copying the log's pages
@@ -187,13 +187,44 @@ impl Pool {
         }
         done
     }
+}
 
-    /// Runs `f` in a write transaction of its own, committed when it returns `Ok`.
-    pub(crate) async fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let tx = begin_write(self).await?;
-        let out = f(tx.conn())?;
-        tx.commit().await?;
-        Ok(out)
+/// A read connection taken from a [`Pool`] (see [`Pool::reader`]).
+pub(crate) struct Reader {
+    conn: Option<Connection>,
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    pub(crate) fn conn(&mut self) -> &mut Connection {
+        // Present until the drop takes it.
+        match &mut self.conn {
+            Some(conn) => conn,
+            None => unreachable!("a read connection is used after its drop"),
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let mut idle = self
+            .pool
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
     }
 }
 
@@ -234,10 +265,10 @@ impl std::fmt::Debug for Tx {
 }
 
 impl Tx {
-    pub(crate) fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&mut self) -> &mut Connection {
         // Present until `commit` or drop takes it.
-        match &self.writer {
-            Some(w) => &w.conn,
+        match &mut self.writer {
+            Some(w) => &mut w.conn,
             None => unreachable!("a transaction is used after its commit"),
         }
     }

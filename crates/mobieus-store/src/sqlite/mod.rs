@@ -9,35 +9,14 @@
 //! connection asynchronously, and `BEGIN IMMEDIATE` is retried with an async sleep while
 //! another process holds the write lock.
 
-mod accounts;
 mod conn;
 mod control;
-mod events;
-mod forum;
-mod health;
-pub(crate) mod idempotency;
-mod keys;
 mod migrate;
 mod queue;
-mod retention;
-mod sql;
-pub(crate) mod transfer;
-mod webhooks;
 
-pub(crate) use accounts::*;
-pub(crate) use conn::{Pool, Tx, begin_write};
-pub(crate) use control::{
-    due_tenants, hint_due, insert_tenant, list_tenants, set_due, tenant_by_host, tenant_by_slug,
-    tenant_exists,
-};
-pub(crate) use events::{event_by_id, events_page, insert_event};
-pub(crate) use forum::*;
-pub(crate) use health::{delivery_health, queue_stats};
-pub(crate) use keys::{api_key_by_hash, api_keys, insert_api_key, revoke_api_key, touch_api_key};
-pub(crate) use queue::*;
-pub use retention::Purged;
-pub(crate) use retention::purge_before;
-pub(crate) use webhooks::*;
+pub(crate) use conn::{Pool, Reader, Tx, begin_write};
+pub(crate) use control::{due_tenants, hint_due, set_due};
+pub(crate) use queue::{claim, insert_deliveries, record_attempts, release_leases};
 
 use crate::StoreError;
 use std::path::Path;

@@ -1,16 +1,16 @@
 //! Idempotency keys: the first request with a key runs and its answer is kept; a repeat
 //! gets that answer; a different request with the same key is refused.
 
+use crate::db::{Conn, Stmt};
 use crate::{IdempotencyClaim, Result, StoredAnswer};
 use mobieus_domain::api_key::ApiKeyId;
 use mobieus_domain::time::Timestamp;
-use sqlx::{PgConnection, Row};
 
 /// Claims `key` for a request with this fingerprint, in the caller's write transaction.
 /// Rows created before `expired_before` are dropped first; a first request still
 /// "running" since before `stale_before` is taken to have died and is taken over.
 pub(crate) async fn claim(
-    c: &mut PgConnection,
+    c: &mut Conn<'_>,
     key_id: &ApiKeyId,
     key: &str,
     fingerprint: &[u8],
@@ -18,48 +18,40 @@ pub(crate) async fn claim(
     expired_before: Timestamp,
     stale_before: Timestamp,
 ) -> Result<IdempotencyClaim> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-        .bind(expired_before.millis())
-        .execute(&mut *c)
-        .await?;
-    // Two first requests at once: one inserts, the other waits for its commit here and
-    // then finds its row (SQLite has one writer, so there a read then an insert does).
-    let inserted = sqlx::query(
+    c.exec(
+        Stmt::new("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(expired_before.millis()),
+    )
+    .await?;
+    // Two first requests at once on Postgres: one inserts, the other waits for its commit
+    // here and then finds its row (SQLite has one writer, so there they take turns).
+    let insert = Stmt::new(
         "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (api_key_id, key) DO NOTHING",
     )
     .bind(key_id.as_str())
     .bind(key)
     .bind(fingerprint)
-    .bind(now.millis())
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
+    .bind(now.millis());
+    if c.exec(insert).await? == 1 {
         return Ok(IdempotencyClaim::Started {
             token: now.millis(),
         });
     }
-    type Found = (Vec<u8>, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
-    // Locked: a takeover of a stale first request is made by one request only.
-    let row: Option<Found> = sqlx::query(
+    // Locked on Postgres: a takeover of a stale first request is made by one request only.
+    let lock = if c.is_pg() { " FOR UPDATE" } else { "" };
+    let find = Stmt::new(format!(
         "SELECT fingerprint, created_at, status, content_type, response FROM idempotency_keys
-         WHERE api_key_id = $1 AND key = $2 FOR UPDATE",
-    )
+         WHERE api_key_id = $1 AND key = $2{lock}"
+    ))
     .bind(key_id.as_str())
-    .bind(key)
-    .fetch_optional(&mut *c)
-    .await?
-    .map(|r| -> Result<Found> {
-        Ok((
-            r.try_get(0)?,
-            r.try_get(1)?,
-            r.try_get(2)?,
-            r.try_get(3)?,
-            r.try_get(4)?,
-        ))
-    })
-    .transpose()?;
+    .bind(key);
+    type Found = (Vec<u8>, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
+    let row: Option<Found> = c
+        .one(find, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .await?;
     match row {
         // Released (its request failed) between the insert and the read: the client
         // may simply try again.
@@ -69,14 +61,13 @@ pub(crate) async fn claim(
             Ok(IdempotencyClaim::InUse)
         }
         Some((_, _, None, _, _)) => {
-            sqlx::query(
+            let take_over = Stmt::new(
                 "UPDATE idempotency_keys SET created_at = $1 WHERE api_key_id = $2 AND key = $3",
             )
             .bind(now.millis())
             .bind(key_id.as_str())
-            .bind(key)
-            .execute(&mut *c)
-            .await?;
+            .bind(key);
+            c.exec(take_over).await?;
             Ok(IdempotencyClaim::Started {
                 token: now.millis(),
             })
@@ -94,41 +85,40 @@ pub(crate) async fn claim(
 /// Keeps the first answer of `key`, if the request that claimed it (`token`, its claim
 /// time) still owns it.
 pub(crate) async fn complete(
-    c: &mut PgConnection,
+    c: &mut Conn<'_>,
     key_id: &ApiKeyId,
     key: &str,
     token: i64,
     answer: &StoredAnswer,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET status = $1, content_type = $2, response = $3 WHERE api_key_id = $4 AND key = $5 AND created_at = $6 AND status IS NULL",
+    let stmt = Stmt::new(
+        "UPDATE idempotency_keys SET status = $1, content_type = $2, response = $3
+         WHERE api_key_id = $4 AND key = $5 AND created_at = $6 AND status IS NULL",
     )
     .bind(i64::from(answer.status))
-    .bind(answer.content_type.as_str())
-    .bind(answer.sealed_body.as_slice())
+    .bind(&answer.content_type)
+    .bind(&answer.sealed_body)
     .bind(key_id.as_str())
     .bind(key)
-    .bind(token)
-    .execute(&mut *c)
-    .await?;
+    .bind(token);
+    c.exec(stmt).await?;
     Ok(())
 }
 
 /// Forgets `key` (its request did not succeed, so it may be tried again), if the request
 /// that claimed it (`token`) still owns it.
 pub(crate) async fn release(
-    c: &mut PgConnection,
+    c: &mut Conn<'_>,
     key_id: &ApiKeyId,
     key: &str,
     token: i64,
 ) -> Result<()> {
-    sqlx::query(
+    let stmt = Stmt::new(
         "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND created_at = $3 AND status IS NULL",
     )
     .bind(key_id.as_str())
     .bind(key)
-    .bind(token)
-    .execute(&mut *c)
-    .await?;
+    .bind(token);
+    c.exec(stmt).await?;
     Ok(())
 }

@@ -1,49 +1,49 @@
 //! The public event feed (the outbox table).
 
+use crate::db::{Conn, Row, Stmt};
 use crate::rows::{not_in_feed, paginate};
 use crate::{EventFilter, Page, Result, StoredEvent};
 use mobieus_domain::event::Event;
 use mobieus_domain::time::Timestamp;
-use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, PgConnection, Postgres, QueryBuilder, Row};
 
 const EVENT_SELECT: &str = "SELECT position, id, type, created_at, payload FROM api_events";
 
-fn event_from_row(row: &PgRow) -> Result<StoredEvent> {
+fn event_from_row(row: &Row<'_>) -> Result<StoredEvent> {
     Ok(StoredEvent {
-        position: row.try_get(0)?,
-        id: row.try_get(1)?,
-        event_type: row.try_get(2)?,
-        created_at: Timestamp::from_millis(row.try_get(3)?),
-        json: row.try_get(4)?,
+        position: row.get(0)?,
+        id: row.get(1)?,
+        event_type: row.get(2)?,
+        created_at: Timestamp::from_millis(row.get(3)?),
+        json: row.get(4)?,
     })
 }
 
 /// Appends an event to the feed; returns its position.
-pub(crate) async fn insert_event(c: &mut PgConnection, event: &Event, json: &str) -> Result<i64> {
-    // Positions become visible in commit order: no reader sees position n+1 before n
-    // commits (the lock blocks other writers only, never readers).
-    sqlx::raw_sql("LOCK TABLE api_events IN EXCLUSIVE MODE")
-        .execute(&mut *c)
-        .await?;
-    let row = sqlx::query(
+pub(crate) async fn insert_event(c: &mut Conn<'_>, event: &Event, json: &str) -> Result<i64> {
+    if c.is_pg() {
+        // Positions become visible in commit order: no reader sees position n+1 before n
+        // commits (the lock blocks other writers only, never readers). SQLite has one
+        // writer, so its commits are in position order already.
+        c.exec(Stmt::new("LOCK TABLE api_events IN EXCLUSIVE MODE"))
+            .await?;
+    }
+    let stmt = Stmt::new(
         "INSERT INTO api_events (id, type, created_at, payload) VALUES ($1, $2, $3, $4) RETURNING position",
     )
     .bind(event.id.as_str())
     .bind(event.event_type.name())
     .bind(event.created_at.millis())
-    .bind(json)
-    .fetch_optional(&mut *c)
-    .await?;
-    let row = row.ok_or(crate::StoreError::Conflict { what: "event" })?;
-    Ok(row.try_get::<i64, _>(0)?)
+    .bind(json);
+    c.one(stmt, |r| r.get(0))
+        .await?
+        .ok_or(crate::StoreError::Conflict { what: "event" })
 }
 
 /// One page of the feed. Each type filter reads its own index range in order and the
 /// pages are merged, so a page costs the same however large the feed and however many
 /// types are asked for (an `IN` list would fetch and sort every matching event).
 pub(crate) async fn events_page(
-    c: &mut PgConnection,
+    c: &mut Conn<'_>,
     filter: &EventFilter,
     after: i64,
     limit: u32,
@@ -56,7 +56,7 @@ pub(crate) async fn events_page(
     };
     // One range needs no merge: the common page is a single ordered index read.
     let merged = types.len() > 1;
-    let mut q = QueryBuilder::<Postgres>::new(if merged { "SELECT * FROM (" } else { "" });
+    let mut q = Stmt::new(if merged { "SELECT * FROM (" } else { "" });
     for (i, t) in types.iter().enumerate() {
         if i > 0 {
             q.push(" UNION ALL ");
@@ -80,29 +80,28 @@ pub(crate) async fn events_page(
         }
         q.push(" ORDER BY position LIMIT ").push_bind(fetch);
         if merged {
-            q.push(format_args!(") AS range_{i}"));
+            q.push(&format!(") AS range_{i}"));
         }
     }
     if merged {
         q.push(") AS ranges ORDER BY position LIMIT ")
             .push_bind(fetch);
     }
-    let rows = q.build().fetch_all(&mut *c).await?;
-    let items = rows
-        .iter()
-        .map(event_from_row)
-        .collect::<Result<Vec<_>>>()?;
+    let items = c.all(q, event_from_row).await?;
     Ok(paginate(items, limit, |ev| ev.position))
 }
 
-pub(crate) async fn event_by_id(c: &mut PgConnection, id: &str) -> Result<Option<StoredEvent>> {
+pub(crate) async fn event_by_id(c: &mut Conn<'_>, id: &str) -> Result<Option<StoredEvent>> {
     let sql = format!("{EVENT_SELECT} WHERE id = $1 AND type <> $2");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .bind(not_in_feed())
-        .fetch_optional(&mut *c)
-        .await?
-        .as_ref()
-        .map(event_from_row)
-        .transpose()
+    c.one(Stmt::new(sql).bind(id).bind(not_in_feed()), event_from_row)
+        .await
+}
+
+/// The type and stored JSON of an event, for the headers and body of its deliveries.
+pub(crate) async fn event_json(
+    c: &mut Conn<'_>,
+    event_id: &str,
+) -> Result<Option<(String, String)>> {
+    let stmt = Stmt::new("SELECT type, payload FROM api_events WHERE id = $1").bind(event_id);
+    c.one(stmt, |r| Ok((r.get(0)?, r.get(1)?))).await
 }
