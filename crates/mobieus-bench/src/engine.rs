@@ -131,6 +131,7 @@ impl Engine {
                 events: EventSelection::All,
             },
             "bench",
+            None,
         )
         .await
         .map_err(err)?;

@@ -26,6 +26,16 @@ pub enum CoreError {
     Internal(String),
     #[error("storage failure")]
     Store(#[source] StoreError),
+    /// The request's `Idempotency-Key` was used by the same request before, whose action
+    /// committed: this is its answer, kept; nothing ran again.
+    #[error("this request was answered before")]
+    Replay(mobieus_store::StoredAnswer),
+    /// The request's `Idempotency-Key` is held by the same request, still running.
+    #[error("a request with this Idempotency-Key is still running")]
+    IdempotencyKeyInUse,
+    /// The request's `Idempotency-Key` was used for a different request.
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
 }
 
 impl CoreError {

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod delivery;
 mod error;
 pub mod forum;
+pub mod idempotency;
 pub mod keys;
 mod outbox;
 pub mod resend;

@@ -3,11 +3,12 @@
 //! writes new pending deliveries with a full retry schedule; the deliveries they follow
 //! stay as they were, for the record. The event, and so `webhook-id`, is the same.
 
+use crate::idempotency::{self, Claimed, Idempotency};
 use crate::outbox::{audit, publish_to};
 use crate::{CoreError, Result};
 use mobieus_domain::event::EventData;
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{DeliveryId, EndpointId};
+use mobieus_domain::webhook::{Delivery, DeliveryId, EndpointId};
 use mobieus_store::{TenantDb, TenantTx};
 use serde_json::json;
 
@@ -25,33 +26,59 @@ async fn active_endpoint(tx: &mut TenantTx, id: &EndpointId) -> Result<()> {
     Ok(())
 }
 
-/// Sends a `webhook.test` event to `endpoint` only; returns its delivery.
-pub async fn send_test(db: &TenantDb, endpoint: &EndpointId) -> Result<DeliveryId> {
+/// The delivery `id` of `endpoint` just queued in `tx`, kept as the answer when the
+/// request has an idempotency key, then committed.
+async fn queued(
+    mut tx: TenantTx,
+    claimed: Option<Claimed<'_, '_, Delivery>>,
+    endpoint: &EndpointId,
+    id: &DeliveryId,
+) -> Result<Delivery> {
+    let delivery = tx
+        .delivery_by_id(endpoint, id)
+        .await?
+        .ok_or_else(|| CoreError::not_found("delivery", id))?;
+    idempotency::keep(&mut tx, claimed, &delivery).await?;
+    tx.commit().await?;
+    Ok(delivery)
+}
+
+/// Sends a `webhook.test` event to `endpoint` only; returns its delivery, queued.
+pub async fn send_test(
+    db: &TenantDb,
+    endpoint: &EndpointId,
+    idem: Option<&Idempotency<'_, Delivery>>,
+) -> Result<Delivery> {
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
+    let claimed = idempotency::claim(&mut tx, idem).await?;
     active_endpoint(&mut tx, endpoint).await?;
     let data = EventData::WebhookTest {
         message: "A test event sent from mobieus; no action is needed.".to_owned(),
     };
     let (_, delivery) = publish_to(&mut tx, now, data, endpoint).await?;
-    tx.commit().await?;
-    Ok(delivery)
+    queued(tx, claimed, endpoint, &delivery).await
 }
 
-/// Sends the event of one delivery to its endpoint again; returns the new delivery.
-pub async fn replay(db: &TenantDb, endpoint: &EndpointId, of: &DeliveryId) -> Result<DeliveryId> {
-    let original = db
+/// Sends the event of one delivery to its endpoint again; returns the new delivery, queued.
+pub async fn replay(
+    db: &TenantDb,
+    endpoint: &EndpointId,
+    of: &DeliveryId,
+    idem: Option<&Idempotency<'_, Delivery>>,
+) -> Result<Delivery> {
+    let now = Timestamp::now();
+    let mut tx = db.begin().await?;
+    let claimed = idempotency::claim(&mut tx, idem).await?;
+    let original = tx
         .delivery_by_id(endpoint, of)
         .await?
         .ok_or_else(|| CoreError::not_found("delivery", of))?;
-    let now = Timestamp::now();
-    let mut tx = db.begin().await?;
     active_endpoint(&mut tx, endpoint).await?;
     let delivery = tx
         .insert_delivery(&original.event_id, endpoint, now)
         .await?;
-    tx.commit().await?;
-    Ok(delivery)
+    queued(tx, claimed, endpoint, &delivery).await
 }
 
 /// The most events one recovery queues (one write transaction); the rest wait for the
@@ -77,6 +104,7 @@ pub async fn recover(
     since: Timestamp,
     until: Option<Timestamp>,
     actor: &str,
+    idem: Option<&Idempotency<'_, Recovery>>,
 ) -> Result<Recovery> {
     let now = Timestamp::now();
     let until = until.unwrap_or(now);
@@ -87,6 +115,7 @@ pub async fn recover(
         }));
     }
     let mut tx = db.begin().await?;
+    let claimed = idempotency::claim(&mut tx, idem).await?;
     active_endpoint(&mut tx, endpoint).await?;
     let events = tx
         .events_to_recover(endpoint, since, until, RECOVER_BATCH)
@@ -102,10 +131,12 @@ pub async fn recover(
         json!({ "since": since, "until": until, "queued": events.len() }),
     )
     .await?;
-    tx.commit().await?;
-    Ok(Recovery {
+    let recovery = Recovery {
         queued: events.len(),
         until,
         more: events.len() == RECOVER_BATCH as usize,
-    })
+    };
+    idempotency::keep(&mut tx, claimed, &recovery).await?;
+    tx.commit().await?;
+    Ok(recovery)
 }

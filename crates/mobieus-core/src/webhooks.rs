@@ -2,6 +2,7 @@
 //! the master key before they are stored, bound to their tenant and endpoint; every
 //! change writes an audit entry (never with a secret).
 
+use crate::idempotency::{self, Idempotency};
 use crate::outbox::audit;
 use crate::{CoreError, Result};
 use mobieus_domain::forum::InvalidValue;
@@ -62,6 +63,7 @@ pub async fn create(
     key: &MasterKey,
     req: EndpointRequest,
     actor: &str,
+    idem: Option<&Idempotency<'_, CreatedEndpoint>>,
 ) -> Result<CreatedEndpoint> {
     let id = EndpointId::generate();
     let secret = WebhookSecret::generate();
@@ -74,6 +76,7 @@ pub async fn create(
         at: Timestamp::now(),
     };
     let mut tx = db.begin().await?;
+    let claimed = idempotency::claim(&mut tx, idem).await?;
     tx.insert_endpoint(&new).await?;
     let details = json!({ "url": new.url.as_str(), "label": new.label, "events": new.events });
     audit(&mut tx, actor, "endpoint.created", new.id.as_str(), details).await?;
@@ -81,11 +84,13 @@ pub async fn create(
         .endpoint_by_id(&new.id)
         .await?
         .ok_or_else(|| CoreError::not_found("endpoint", &new.id))?;
-    tx.commit().await?;
-    Ok(CreatedEndpoint {
+    let created = CreatedEndpoint {
         endpoint: record.endpoint,
         secret,
-    })
+    };
+    idempotency::keep(&mut tx, claimed, &created).await?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// What to change on an endpoint; `None` leaves a field as it is (`label: Some(None)` clears it).
@@ -192,6 +197,13 @@ pub async fn delete(db: &TenantDb, id: &EndpointId, actor: &str) -> Result<()> {
     Ok(())
 }
 
+/// A new secret, shown once, and when the previous one stops signing.
+#[derive(Debug)]
+pub struct Rotation {
+    pub secret: WebhookSecret,
+    pub previous_expires_at: Timestamp,
+}
+
 /// Gives an endpoint a new secret; the old one keeps signing (as the second signature)
 /// for `grace_secs`, so receivers can switch without dropping a delivery.
 pub async fn rotate_secret(
@@ -200,7 +212,8 @@ pub async fn rotate_secret(
     id: &EndpointId,
     grace_secs: u64,
     actor: &str,
-) -> Result<WebhookSecret> {
+    idem: Option<&Idempotency<'_, Rotation>>,
+) -> Result<Rotation> {
     if grace_secs > MAX_GRACE_SECS {
         return Err(InvalidValue {
             field: "grace_seconds",
@@ -211,6 +224,7 @@ pub async fn rotate_secret(
     let now = Timestamp::now();
     let secret = WebhookSecret::generate();
     let mut tx = db.begin().await?;
+    let claimed = idempotency::claim(&mut tx, idem).await?;
     let record = tx
         .endpoint_by_id(id)
         .await?
@@ -228,8 +242,13 @@ pub async fn rotate_secret(
         json!({ "grace_seconds": grace_secs, "previous_expires_at": expires }),
     )
     .await?;
+    let rotation = Rotation {
+        secret,
+        previous_expires_at: expires,
+    };
+    idempotency::keep(&mut tx, claimed, &rotation).await?;
     tx.commit().await?;
-    Ok(secret)
+    Ok(rotation)
 }
 
 /// The secrets that sign a delivery to this endpoint now: the current one, and the

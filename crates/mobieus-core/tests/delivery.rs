@@ -28,7 +28,7 @@ async fn setup() -> (mobieus_testkit::db::TestDb, TenantDb, EndpointId) {
         label: None,
         events: EventSelection::All,
     };
-    let ep = webhooks::create(&db, store.master_key(), req, "cli")
+    let ep = webhooks::create(&db, store.master_key(), req, "cli", None)
         .await
         .unwrap()
         .endpoint

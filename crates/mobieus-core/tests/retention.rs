@@ -28,7 +28,7 @@ async fn data_past_retention_goes_in_batches_and_nothing_else_does() {
         label: None,
         events: EventSelection::All,
     };
-    webhooks::create(&db, store.master_key(), req, "cli")
+    webhooks::create(&db, store.master_key(), req, "cli", None)
         .await
         .unwrap();
     for i in 0..7 {

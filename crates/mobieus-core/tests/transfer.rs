@@ -41,10 +41,10 @@ async fn source() -> (TestDb, Store) {
         label: Some("crm".into()),
         events: EventSelection::All,
     };
-    let ep = webhooks::create(&t, store.master_key(), req, "cli")
+    let ep = webhooks::create(&t, store.master_key(), req, "cli", None)
         .await
         .unwrap();
-    webhooks::rotate_secret(&t, store.master_key(), &ep.endpoint.id, 3600, "cli")
+    webhooks::rotate_secret(&t, store.master_key(), &ep.endpoint.id, 3600, "cli", None)
         .await
         .unwrap();
     fixtures::join_as(&t, "mod", mobieus_domain::forum::Role::Moderator).await;

@@ -32,7 +32,7 @@ async fn endpoint(store: &Store, db: &TenantDb, events: &[&str]) -> EndpointId {
         label: Some("test".into()),
         events: EventSelection::parse(events).unwrap(),
     };
-    webhooks::create(db, store.master_key(), req, "cli")
+    webhooks::create(db, store.master_key(), req, "cli", None)
         .await
         .unwrap()
         .endpoint
@@ -126,7 +126,7 @@ async fn secrets_are_sealed_at_rest_and_rotation_keeps_the_old_one_for_its_grace
         label: None,
         events: EventSelection::All,
     };
-    let created = webhooks::create(&db, store.master_key(), req, "cli")
+    let created = webhooks::create(&db, store.master_key(), req, "cli", None)
         .await
         .unwrap();
     let first = created.secret.expose();
@@ -139,10 +139,16 @@ async fn secrets_are_sealed_at_rest_and_rotation_keeps_the_old_one_for_its_grace
         webhooks::signing_secrets(&db, store.master_key(), &record, Timestamp::now()).unwrap();
     assert_eq!((current.expose(), previous), (first.clone(), None));
 
-    let second =
-        webhooks::rotate_secret(&db, store.master_key(), &created.endpoint.id, 3600, "cli")
-            .await
-            .unwrap();
+    let second = webhooks::rotate_secret(
+        &db,
+        store.master_key(),
+        &created.endpoint.id,
+        3600,
+        "cli",
+        None,
+    )
+    .await
+    .unwrap();
     let record = db
         .endpoint_by_id(&created.endpoint.id)
         .await
@@ -150,7 +156,7 @@ async fn secrets_are_sealed_at_rest_and_rotation_keeps_the_old_one_for_its_grace
         .unwrap();
     let (current, previous) =
         webhooks::signing_secrets(&db, store.master_key(), &record, Timestamp::now()).unwrap();
-    assert_eq!(current.expose(), second.expose());
+    assert_eq!(current.expose(), second.secret.expose());
     assert_eq!(
         previous.map(|p| p.expose()),
         Some(first.clone()),
@@ -165,14 +171,15 @@ async fn secrets_are_sealed_at_rest_and_rotation_keeps_the_old_one_for_its_grace
             store.master_key(),
             &created.endpoint.id,
             7 * 86_400 + 1,
-            "cli"
+            "cli",
+            None
         )
         .await
         .is_err()
     );
 
     // Neither secret is anywhere in the data dir in plaintext (nor its base64 body).
-    for secret in [&first, &second.expose()] {
+    for secret in [&first, &second.secret.expose()] {
         for entry in walk(dir.path()) {
             let bytes = std::fs::read(&entry).unwrap();
             assert!(
@@ -214,7 +221,7 @@ async fn key_and_endpoint_changes_are_audited_without_secrets() {
         .await
         .unwrap();
     let ep = endpoint(&store, &db, &["*"]).await;
-    let secret = webhooks::rotate_secret(&db, store.master_key(), &ep, 60, "api_key:key_x")
+    let secret = webhooks::rotate_secret(&db, store.master_key(), &ep, 60, "api_key:key_x", None)
         .await
         .unwrap();
     webhooks::delete(&db, &ep, "cli").await.unwrap();
@@ -234,7 +241,7 @@ async fn key_and_endpoint_changes_are_audited_without_secrets() {
     assert_eq!(log[3].actor, "api_key:key_x");
     let text = format!("{log:?}");
     assert!(
-        !text.contains(minted.secret.expose()) && !text.contains(&secret.expose()[6..]),
+        !text.contains(minted.secret.expose()) && !text.contains(&secret.secret.expose()[6..]),
         "no secret in the audit log"
     );
 }

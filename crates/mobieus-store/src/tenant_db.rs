@@ -302,56 +302,18 @@ impl TenantDb {
         queue::attempts(&mut self.reader().await?.conn(), id).await
     }
 
-    /// Claims an idempotency key for a request with this fingerprint (see
-    /// [`IdempotencyClaim`]); keys live 24 hours.
-    pub async fn claim_idempotency_key(
+    /// What a claim of an idempotency key would find (see [`TenantTx::claim_idempotency_key`]),
+    /// without writing: `None` when the request may run.
+    pub async fn peek_idempotency_key(
         &self,
         key_id: &ApiKeyId,
         key: &str,
         fingerprint: &[u8],
         now: Timestamp,
-    ) -> Result<IdempotencyClaim> {
-        const DAY_MS: i64 = 24 * 3600 * 1000;
-        // A first request that has not finished in a minute died with its process.
-        const STALE_MS: i64 = 60 * 1000;
-        let mut tx = self.begin().await?;
-        let claim = idempotency::claim(
-            &mut tx.conn(),
-            key_id,
-            key,
-            fingerprint,
-            now,
-            now.plus_millis(-DAY_MS),
-            now.plus_millis(-STALE_MS),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(claim)
-    }
-
-    /// Keeps the first answer given for an idempotency key.
-    pub async fn complete_idempotency_key(
-        &self,
-        key_id: &ApiKeyId,
-        key: &str,
-        token: i64,
-        answer: &StoredAnswer,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        idempotency::complete(&mut tx.conn(), key_id, key, token, answer).await?;
-        tx.commit().await
-    }
-
-    /// Forgets an idempotency key whose request did not succeed.
-    pub async fn release_idempotency_key(
-        &self,
-        key_id: &ApiKeyId,
-        key: &str,
-        token: i64,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        idempotency::release(&mut tx.conn(), key_id, key, token).await?;
-        tx.commit().await
+    ) -> Result<Option<IdempotencyClaim>> {
+        let mut r = self.reader().await?;
+        let (expired, stale) = idempotency_windows(now);
+        idempotency::peek(&mut r.conn(), key_id, key, fingerprint, expired, stale).await
     }
 
     /// The live session whose token has this hash, with its member.
@@ -458,6 +420,14 @@ impl TenantDb {
         keys::touch_api_key(&mut tx.conn(), id, at, stale_before).await?;
         tx.commit().await
     }
+}
+
+/// Keys live 24 hours (rows older are dropped and not found); a first request that had
+/// no answer after a minute died with its process.
+fn idempotency_windows(now: Timestamp) -> (Timestamp, Timestamp) {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    const STALE_MS: i64 = 60 * 1000;
+    (now.plus_millis(-DAY_MS), now.plus_millis(-STALE_MS))
 }
 
 /// The open transaction of a [`TenantTx`].
@@ -736,6 +706,15 @@ impl TenantTx {
             .ok_or(crate::StoreError::Conflict { what: "delivery" })
     }
 
+    /// One delivery of an endpoint, as this transaction sees it.
+    pub async fn delivery_by_id(
+        &mut self,
+        endpoint: &EndpointId,
+        id: &DeliveryId,
+    ) -> Result<Option<Delivery>> {
+        queue::delivery_by_id(&mut self.conn(), endpoint, id).await
+    }
+
     /// The events whose latest delivery to `endpoint` failed or was cancelled, created in
     /// [since, until).
     pub async fn events_to_recover(
@@ -746,6 +725,32 @@ impl TenantTx {
         limit: u32,
     ) -> Result<Vec<String>> {
         queue::events_to_recover(&mut self.conn(), endpoint, since, until, limit).await
+    }
+
+    /// Claims an idempotency key for a request with this fingerprint (see
+    /// [`IdempotencyClaim`]), in this transaction: should it roll back, the key is free
+    /// again. A concurrent claim of the same key waits for this transaction's end.
+    pub async fn claim_idempotency_key(
+        &mut self,
+        key_id: &ApiKeyId,
+        key: &str,
+        fingerprint: &[u8],
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim> {
+        let (expired, stale) = idempotency_windows(now);
+        let c = &mut self.conn();
+        idempotency::claim(c, key_id, key, fingerprint, now, expired, stale).await
+    }
+
+    /// Keeps the answer of a key this transaction claimed (`token`), with the action's rows.
+    pub async fn keep_idempotent_answer(
+        &mut self,
+        key_id: &ApiKeyId,
+        key: &str,
+        token: i64,
+        answer: &StoredAnswer,
+    ) -> Result<()> {
+        idempotency::complete(&mut self.conn(), key_id, key, token, answer).await
     }
 
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {

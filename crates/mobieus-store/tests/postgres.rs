@@ -97,7 +97,7 @@ async fn endpoint(store: &Store, db: &TenantDb, host: &str) -> EndpointId {
         label: None,
         events: EventSelection::All,
     };
-    webhooks::create(db, store.master_key(), req, "test")
+    webhooks::create(db, store.master_key(), req, "test", None)
         .await
         .unwrap()
         .endpoint

@@ -293,4 +293,9 @@ impl ServeProcess {
     pub fn stop(self) -> ServeLogs {
         self.process.stop()
     }
+
+    /// SIGKILL: no chance to clean up, as when a machine dies.
+    pub fn kill(self) -> ServeLogs {
+        self.process.kill()
+    }
 }

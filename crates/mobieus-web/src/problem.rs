@@ -44,6 +44,10 @@ pub enum ApiError {
     HttpsRequired,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A repeat of a request whose action committed before: the idempotency middleware
+    /// answers it with the kept answer (see `crate::idempotency`).
+    #[error("this request was answered before")]
+    Replay(mobieus_store::StoredAnswer),
 }
 
 impl ApiError {
@@ -70,7 +74,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::NotFound(_) | ApiError::UnknownTenant => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Replay(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -90,7 +94,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnknownTenant => "unknown_tenant",
             ApiError::HttpsRequired => "https_required",
-            ApiError::Internal(_) => "internal_error",
+            ApiError::Internal(_) | ApiError::Replay(_) => "internal_error",
         }
     }
 }
@@ -112,6 +116,9 @@ impl From<CoreError> for ApiError {
                 retry_after: retry_after_secs,
             },
             CoreError::Internal(cause) => ApiError::Internal(cause.into()),
+            CoreError::Replay(answer) => ApiError::Replay(answer),
+            CoreError::IdempotencyKeyInUse => ApiError::IdempotencyKeyInUse,
+            CoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             other @ (CoreError::Refused(_) | CoreError::BadCredentials) => {
                 ApiError::invalid("request", other)
             }
@@ -143,6 +150,16 @@ pub struct Problem {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Replay(answer) = self {
+            // Replaced by the idempotency middleware, which holds the key to open it.
+            let mut response =
+                ApiError::Internal("a replay outside the idempotency middleware".into())
+                    .into_response();
+            response
+                .extensions_mut()
+                .insert(crate::idempotency::KeptAnswer(answer));
+            return response;
+        }
         let status = self.status();
         let request_id = request_id::current();
         let detail = match &self {

@@ -1,5 +1,7 @@
 //! Idempotency keys: the first request with a key runs and its answer is kept; a repeat
-//! gets that answer; a different request with the same key is refused.
+//! gets that answer; a different request with the same key is refused. The key is
+//! claimed, and its answer kept, in the action's own transaction: a rolled-back action
+//! leaves no key behind, and a committed one never lacks its answer.
 
 use crate::db::{Conn, Stmt};
 use crate::{IdempotencyClaim, Result, StoredAnswer};
@@ -46,21 +48,12 @@ pub(crate) async fn claim(
     ))
     .bind(key_id.as_str())
     .bind(key);
-    type Found = (Vec<u8>, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
-    let row: Option<Found> = c
-        .one(find, |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .await?;
-    match row {
-        // Released (its request failed) between the insert and the read: the client
+    let row = c.one(find, found_from_row).await?;
+    match judge(row, fingerprint, stale_before) {
+        // Gone between the insert and the read (its transaction rolled back): the client
         // may simply try again.
         None => Ok(IdempotencyClaim::InUse),
-        Some((fp, _, _, _, _)) if fp != fingerprint => Ok(IdempotencyClaim::Mismatch),
-        Some((_, created, None, _, _)) if created >= stale_before.millis() => {
-            Ok(IdempotencyClaim::InUse)
-        }
-        Some((_, _, None, _, _)) => {
+        Some(IdempotencyClaim::Started { .. }) => {
             let take_over = Stmt::new(
                 "UPDATE idempotency_keys SET created_at = $1 WHERE api_key_id = $2 AND key = $3",
             )
@@ -72,18 +65,65 @@ pub(crate) async fn claim(
                 token: now.millis(),
             })
         }
-        Some((_, _, Some(status), content_type, response)) => {
-            Ok(IdempotencyClaim::Replay(StoredAnswer {
-                status: u16::try_from(status).unwrap_or(500),
-                content_type: content_type.unwrap_or_default(),
-                sealed_body: response.unwrap_or_default(),
-            }))
-        }
+        Some(other) => Ok(other),
     }
 }
 
-/// Keeps the first answer of `key`, if the request that claimed it (`token`, its claim
-/// time) still owns it.
+/// What a claim of `key` would find, without writing: `None` when the key is free (or
+/// its first request died, see [`claim`]) and the request may run.
+pub(crate) async fn peek(
+    c: &mut Conn<'_>,
+    key_id: &ApiKeyId,
+    key: &str,
+    fingerprint: &[u8],
+    expired_before: Timestamp,
+    stale_before: Timestamp,
+) -> Result<Option<IdempotencyClaim>> {
+    let find = Stmt::new(
+        "SELECT fingerprint, created_at, status, content_type, response FROM idempotency_keys
+         WHERE api_key_id = $1 AND key = $2 AND created_at >= $3",
+    )
+    .bind(key_id.as_str())
+    .bind(key)
+    .bind(expired_before.millis());
+    let row = c.one(find, found_from_row).await?;
+    Ok(match judge(row, fingerprint, stale_before) {
+        Some(IdempotencyClaim::Started { .. }) | None => None,
+        other => other,
+    })
+}
+
+/// A kept key's row: its request's fingerprint, when it was claimed, and its answer
+/// (status, content type, sealed body) once kept.
+type Found = (Vec<u8>, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
+
+fn found_from_row(r: &crate::db::Row<'_>) -> Result<Found> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+/// What a request with `fingerprint` may do with a key whose row is `row`: `Started`
+/// (with no token yet) when its first request died without an answer (a row of a build
+/// that kept the answer in a later transaction; a claim in the action's own transaction
+/// leaves none), `None` when there is no row.
+fn judge(
+    row: Option<Found>,
+    fingerprint: &[u8],
+    stale_before: Timestamp,
+) -> Option<IdempotencyClaim> {
+    Some(match row? {
+        (fp, _, _, _, _) if fp != fingerprint => IdempotencyClaim::Mismatch,
+        (_, created, None, _, _) if created >= stale_before.millis() => IdempotencyClaim::InUse,
+        (_, _, None, _, _) => IdempotencyClaim::Started { token: 0 },
+        (_, _, Some(status), content_type, response) => IdempotencyClaim::Replay(StoredAnswer {
+            status: u16::try_from(status).unwrap_or(500),
+            content_type: content_type.unwrap_or_default(),
+            sealed_body: response.unwrap_or_default(),
+        }),
+    })
+}
+
+/// Keeps the answer of `key`, claimed with `token` (its claim time) in the same
+/// transaction, so the answer is kept exactly when the action's rows are.
 pub(crate) async fn complete(
     c: &mut Conn<'_>,
     key_id: &ApiKeyId,
@@ -98,24 +138,6 @@ pub(crate) async fn complete(
     .bind(i64::from(answer.status))
     .bind(&answer.content_type)
     .bind(&answer.sealed_body)
-    .bind(key_id.as_str())
-    .bind(key)
-    .bind(token);
-    c.exec(stmt).await?;
-    Ok(())
-}
-
-/// Forgets `key` (its request did not succeed, so it may be tried again), if the request
-/// that claimed it (`token`) still owns it.
-pub(crate) async fn release(
-    c: &mut Conn<'_>,
-    key_id: &ApiKeyId,
-    key: &str,
-    token: i64,
-) -> Result<()> {
-    let stmt = Stmt::new(
-        "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND created_at = $3 AND status IS NULL",
-    )
     .bind(key_id.as_str())
     .bind(key)
     .bind(token);

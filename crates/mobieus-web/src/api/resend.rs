@@ -6,15 +6,17 @@ use super::webhooks::{actor, existing_endpoint};
 use crate::auth::ApiPrincipal;
 use crate::body;
 use crate::envelope::One;
+use crate::idempotency::{Answer, KeyedRequest};
 use crate::problem::{ApiError, Problem};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use mobieus_core::resend;
+use axum::response::Response;
+use mobieus_core::resend::{self, Recovery};
 use mobieus_domain::scope::Scope;
 use mobieus_domain::time::Timestamp;
-use mobieus_domain::webhook::{Delivery, DeliveryId, EndpointId};
+use mobieus_domain::webhook::{Delivery, DeliveryId};
 use mobieus_store::TenantDb;
 use serde::{Deserialize, Serialize};
 
@@ -42,18 +44,6 @@ pub(crate) struct Recovered {
     more: bool,
 }
 
-async fn answer(
-    db: &TenantDb,
-    endpoint: &EndpointId,
-    id: &DeliveryId,
-) -> Result<(StatusCode, One<Delivery>), ApiError> {
-    let delivery = db
-        .delivery_by_id(endpoint, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("delivery"))?;
-    Ok((StatusCode::ACCEPTED, One::new(delivery)))
-}
-
 /// Send a `webhook.test` event to this endpoint only.
 #[utoipa::path(
     post,
@@ -76,12 +66,16 @@ async fn answer(
 pub(crate) async fn test(
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
+    key: Option<Extension<KeyedRequest>>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, One<Delivery>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let endpoint = existing_endpoint(&db, &id).await?.id;
-    let delivery = resend::send_test(&db, &endpoint).await?;
-    answer(&db, &endpoint, &delivery).await
+    let answer = Answer::new(key, StatusCode::ACCEPTED, |d: &Delivery| {
+        One::new(d.clone())
+    });
+    let delivery = resend::send_test(&db, &endpoint, answer.idempotency().as_ref()).await?;
+    Ok(answer.respond(&delivery))
 }
 
 /// Send one delivery's event to its endpoint again, as a new delivery with the same
@@ -111,13 +105,17 @@ pub(crate) async fn test(
 pub(crate) async fn replay(
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
+    key: Option<Extension<KeyedRequest>>,
     Path((id, delivery_id)): Path<(String, String)>,
-) -> Result<(StatusCode, One<Delivery>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let endpoint = existing_endpoint(&db, &id).await?.id;
     let of = DeliveryId::parse(&delivery_id).ok_or_else(|| ApiError::not_found("delivery"))?;
-    let delivery = resend::replay(&db, &endpoint, &of).await?;
-    answer(&db, &endpoint, &delivery).await
+    let answer = Answer::new(key, StatusCode::ACCEPTED, |d: &Delivery| {
+        One::new(d.clone())
+    });
+    let delivery = resend::replay(&db, &endpoint, &of, answer.idempotency().as_ref()).await?;
+    Ok(answer.respond(&delivery))
 }
 
 /// Send again every event whose delivery to this endpoint failed (or was cancelled while
@@ -145,9 +143,10 @@ pub(crate) async fn replay(
 pub(crate) async fn recover(
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
+    key: Option<Extension<KeyedRequest>>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, One<Recovered>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let endpoint = existing_endpoint(&db, &id).await?.id;
     let window: RecoverWindow = body::json(&body)?;
@@ -161,14 +160,16 @@ pub(crate) async fn recover(
         .as_deref()
         .map(|u| time("until", u))
         .transpose()?;
-    let done = resend::recover(&db, &endpoint, since, until, &actor(&principal)).await?;
-    Ok((
-        StatusCode::ACCEPTED,
+    let answer = Answer::new(key, StatusCode::ACCEPTED, move |done: &Recovery| {
         One::new(Recovered {
             queued: done.queued,
             since,
             until: done.until,
             more: done.more,
-        }),
-    ))
+        })
+    });
+    let actor = actor(&principal);
+    let idem = answer.idempotency();
+    let done = resend::recover(&db, &endpoint, since, until, &actor, idem.as_ref()).await?;
+    Ok(answer.respond(&done))
 }

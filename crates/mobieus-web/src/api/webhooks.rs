@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::auth::ApiPrincipal;
 use crate::body;
 use crate::envelope::{List, One};
+use crate::idempotency::{Answer, KeyedRequest};
 use crate::openapi::{EventSelectionDoc, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;
@@ -13,8 +14,9 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use mobieus_core::url_guard::UrlGuard;
-use mobieus_core::webhooks::{self, EndpointChanges, EndpointRequest};
+use mobieus_core::webhooks::{self, CreatedEndpoint, EndpointChanges, EndpointRequest, Rotation};
 use mobieus_domain::page::CursorKind;
 use mobieus_domain::scope::Scope;
 use mobieus_domain::time::Timestamp;
@@ -159,8 +161,9 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
+    key: Option<Extension<KeyedRequest>>,
     body: Bytes,
-) -> Result<(StatusCode, One<EndpointWithSecret>), ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let req: CreateEndpoint = body::json(&body)?;
     let events = EventSelection::parse(&req.events).map_err(|e| ApiError::invalid("events", e))?;
@@ -169,6 +172,12 @@ pub(crate) async fn create(
         .check_new(&req.url)
         .await
         .map_err(|e| ApiError::UnsafeWebhookUrl(e.to_string()))?;
+    let answer = Answer::new(key, StatusCode::CREATED, |c: &CreatedEndpoint| {
+        One::new(EndpointWithSecret {
+            endpoint: c.endpoint.clone(),
+            secret: c.secret.expose(),
+        })
+    });
     let created = webhooks::create(
         &db,
         state.store.master_key(),
@@ -178,13 +187,10 @@ pub(crate) async fn create(
             events,
         },
         &actor(&principal),
+        answer.idempotency().as_ref(),
     )
     .await?;
-    let answer = EndpointWithSecret {
-        endpoint: created.endpoint,
-        secret: created.secret.expose(),
-    };
-    Ok((StatusCode::CREATED, One::new(answer)))
+    Ok(answer.respond(&created))
 }
 
 /// Get one webhook endpoint (without its secret).
@@ -365,28 +371,28 @@ pub(crate) async fn rotate_secret(
     State(state): State<AppState>,
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
+    key: Option<Extension<KeyedRequest>>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<One<RotatedSecret>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let id = endpoint_id(&id)?;
     let req: RotateSecret = body::json(&body)?;
     let grace = req.grace_seconds.unwrap_or(86_400);
-    let secret = webhooks::rotate_secret(
+    let answer = Answer::new(key, StatusCode::OK, |r: &Rotation| {
+        One::new(RotatedSecret {
+            secret: r.secret.expose(),
+            previous_secret_expires_at: r.previous_expires_at,
+        })
+    });
+    let rotation = webhooks::rotate_secret(
         &db,
         state.store.master_key(),
         &id,
         grace,
         &actor(&principal),
+        answer.idempotency().as_ref(),
     )
     .await?;
-    let expires = db
-        .endpoint_by_id(&id)
-        .await?
-        .and_then(|r| r.endpoint.previous_secret_expires_at)
-        .unwrap_or_else(Timestamp::now);
-    Ok(One::new(RotatedSecret {
-        secret: secret.expose(),
-        previous_secret_expires_at: expires,
-    }))
+    Ok(answer.respond(&rotation))
 }

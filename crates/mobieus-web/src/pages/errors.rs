@@ -46,6 +46,10 @@ impl From<CoreError> for PageError {
             CoreError::Throttled { retry_after_secs } => PageError::Throttled { retry_after_secs },
             CoreError::Store(e) => e.into(),
             CoreError::Internal(cause) => PageError::Internal(cause),
+            // Pages send no idempotency keys.
+            other @ (CoreError::Replay(_)
+            | CoreError::IdempotencyKeyInUse
+            | CoreError::IdempotencyKeyReused) => PageError::Internal(other.to_string()),
             other @ (CoreError::Invalid(_)
             | CoreError::Refused(_)
             | CoreError::Conflict(_)

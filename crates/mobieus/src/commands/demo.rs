@@ -62,7 +62,7 @@ pub async fn run(store: Store, data_dir: &std::path::Path, mut args: ServeArgs) 
     let guard = worker::guard(&args.webhooks);
     let receiver = demo_receiver::start().await?;
     let endpoint = register_receiver(&store, &db, &guard, &receiver).await?;
-    resend::send_test(&db, &endpoint).await?;
+    resend::send_test(&db, &endpoint, None).await?;
     let listener = serve::bind(&args).await?;
     let port = listener
         .local_addr()
@@ -127,6 +127,7 @@ async fn register_receiver(
             events: EventSelection::All,
         },
         "demo",
+        None,
     )
     .await?;
     let _ = receiver.secret.set(created.secret);

@@ -100,6 +100,6 @@ pub(super) async fn replay(
     let id = endpoint_id(&id)?;
     let did = delivery_id(&delivery)?;
     admin(&form.viewer, &format!("/admin/webhooks/{id}"))?;
-    let new = resend::replay(&db, &id, &did).await?;
+    let new = resend::replay(&db, &id, &did, None).await?.id;
     Ok(Redirect::to(&format!("/admin/webhooks/{id}/deliveries/{new}")).into_response())
 }

@@ -245,6 +245,7 @@ pub(super) async fn create(
         state.store.master_key(),
         EndpointRequest { url, label, events },
         &actor(user),
+        None,
     )
     .await?;
     Ok(html_page(secret_view(
@@ -425,7 +426,7 @@ pub(super) async fn send_test(
 ) -> Result<Response, PageError> {
     let id = endpoint_id(&id)?;
     admin(&form.viewer, &format!("/admin/webhooks/{id}"))?;
-    resend::send_test(&db, &id).await?;
+    resend::send_test(&db, &id, None).await?;
     Ok(Redirect::to(&format!("/admin/webhooks/{id}?done=test")).into_response())
 }
 
@@ -476,8 +477,16 @@ pub(super) async fn rotate(
         .ok()
         .filter(|g| GRACES.iter().any(|(s, _)| s == g))
         .ok_or_else(|| PageError::Refused("pick one of the grace periods offered".to_owned()))?;
-    let secret =
-        webhooks::rotate_secret(&db, state.store.master_key(), &id, grace, &actor(user)).await?;
+    let secret = webhooks::rotate_secret(
+        &db,
+        state.store.master_key(),
+        &id,
+        grace,
+        &actor(user),
+        None,
+    )
+    .await?
+    .secret;
     let e = endpoint(&db, &id).await?;
     let note = html! {
         @match e.previous_secret_expires_at {
@@ -515,7 +524,7 @@ pub(super) async fn recover(
     let e = endpoint(&db, &id).await?;
     let outcome = match local_time(form.text("since")) {
         None => Err("give the time to recover from (UTC)".to_owned()),
-        Some(since) => match resend::recover(&db, &id, since, None, &actor(user)).await {
+        Some(since) => match resend::recover(&db, &id, since, None, &actor(user), None).await {
             Ok(r) => Ok((since, r)),
             Err(err @ (CoreError::Invalid(_) | CoreError::Refused(_) | CoreError::Conflict(_))) => {
                 Err(err.to_string())
