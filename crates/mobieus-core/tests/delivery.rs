@@ -379,7 +379,7 @@ async fn a_record_after_the_lease_passed_to_another_worker_is_dropped() {
 }
 
 #[tokio::test]
-async fn a_claim_gives_no_endpoint_more_than_its_room() {
+async fn a_claim_gives_no_endpoint_more_than_its_free_slots() {
     let (_dir, db, ep) = setup().await;
     for name in ["ann", "bob", "cleo", "dev", "eve"] {
         forum::join(&db, &Username::parse(name).unwrap(), None)
@@ -388,22 +388,22 @@ async fn a_claim_gives_no_endpoint_more_than_its_room() {
     }
     let lease = far().plus_millis(1000);
     let first = db
-        .claim_due(&Claim::new(far(), lease, 10).with_room(&[], 2))
+        .claim_due(&Claim::new(far(), lease, 10).with_slots(&[], 2))
         .await
         .unwrap();
-    assert_eq!(first.len(), 2, "the default room");
+    assert_eq!(first.len(), 2, "the slots per endpoint");
     let second = db
-        .claim_due(&Claim::new(far(), lease, 10).with_room(&[(ep.clone(), 1)], 2))
+        .claim_due(&Claim::new(far(), lease, 10).with_slots(&[(ep.clone(), 1)], 2))
         .await
         .unwrap();
-    assert_eq!(second.len(), 1, "the room left to a busy endpoint");
+    assert_eq!(second.len(), 1, "the slots left free to a busy endpoint");
     let none = db
-        .claim_due(&Claim::new(far(), lease, 10).with_room(&[(ep.clone(), 0)], 2))
+        .claim_due(&Claim::new(far(), lease, 10).with_slots(&[(ep.clone(), 0)], 2))
         .await
         .unwrap();
     assert!(none.is_empty(), "a full endpoint gets nothing");
     let rest = db
-        .claim_due(&Claim::new(far(), lease, 10).with_room(&[], 10))
+        .claim_due(&Claim::new(far(), lease, 10).with_slots(&[], 10))
         .await
         .unwrap();
     assert_eq!(rest.len(), 2);

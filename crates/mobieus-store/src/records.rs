@@ -212,16 +212,18 @@ pub struct AuditEntry {
 }
 
 /// What a worker claims: up to `batch` deliveries due at `now`, oldest due first, leased
-/// until `lease_until`, no endpoint given more than its room (`room` for the endpoints
-/// listed, `default_room` for the others).
+/// until `lease_until`, no endpoint given more deliveries than it has slots free (a slot
+/// is one attempt in flight): `free_slots` for the endpoints listed, `slots_per_endpoint`
+/// for the others.
 #[derive(Clone, Copy, Debug)]
 pub struct Claim<'a> {
     pub now: Timestamp,
     pub lease_until: Timestamp,
     pub batch: u32,
-    /// Room left per endpoint with attempts in flight.
-    pub room: &'a [(mobieus_domain::webhook::EndpointId, u32)],
-    pub default_room: u32,
+    /// Slots free per endpoint with attempts in flight.
+    pub free_slots: &'a [(mobieus_domain::webhook::EndpointId, u32)],
+    /// Slots free for an endpoint not listed (none of its attempts in flight).
+    pub slots_per_endpoint: u32,
 }
 
 impl Claim<'static> {
@@ -232,23 +234,23 @@ impl Claim<'static> {
             now,
             lease_until,
             batch,
-            room: &[],
-            default_room: u32::MAX,
+            free_slots: &[],
+            slots_per_endpoint: u32::MAX,
         }
     }
 }
 
 impl<'a> Claim<'a> {
-    /// The same claim with room per endpoint: `room` for those listed, `default_room` for
-    /// the others.
-    pub fn with_room(
+    /// The same claim limited per endpoint: `free_slots` for those listed,
+    /// `slots_per_endpoint` for the others.
+    pub fn with_slots(
         self,
-        room: &'a [(mobieus_domain::webhook::EndpointId, u32)],
-        default_room: u32,
+        free_slots: &'a [(mobieus_domain::webhook::EndpointId, u32)],
+        slots_per_endpoint: u32,
     ) -> Claim<'a> {
         Claim {
-            room,
-            default_room,
+            free_slots,
+            slots_per_endpoint,
             ..self
         }
     }

@@ -147,31 +147,34 @@ pub(crate) fn claimed_delivery(
     })
 }
 
-/// The room each endpoint has left while a claim takes due deliveries in order (see
-/// [`crate::Claim`]): the claim's room for the endpoints it lists, its default for the
-/// others.
-pub(crate) struct Rooms {
-    left: std::collections::HashMap<String, u32>,
-    default: u32,
+/// The slots each endpoint has free while a claim takes due deliveries in order (see
+/// [`crate::Claim`]): the claim's free slots for the endpoints it lists, its slots per
+/// endpoint for the others.
+pub(crate) struct Slots {
+    free: std::collections::HashMap<String, u32>,
+    per_endpoint: u32,
 }
 
-impl Rooms {
+impl Slots {
     pub(crate) fn of(claim: &crate::Claim<'_>) -> Self {
         Self {
-            left: claim
-                .room
+            free: claim
+                .free_slots
                 .iter()
                 .map(|(id, n)| (id.as_str().to_owned(), *n))
                 .collect(),
-            default: claim.default_room,
+            per_endpoint: claim.slots_per_endpoint,
         }
     }
 
-    /// Takes a place for a delivery to `endpoint`; `false` when it has none left.
+    /// Takes a slot for a delivery to `endpoint`; `false` when it has none free.
     pub(crate) fn take(&mut self, endpoint: &str) -> bool {
-        let n = match self.left.get_mut(endpoint) {
+        let n = match self.free.get_mut(endpoint) {
             Some(n) => n,
-            None => self.left.entry(endpoint.to_owned()).or_insert(self.default),
+            None => self
+                .free
+                .entry(endpoint.to_owned())
+                .or_insert(self.per_endpoint),
         };
         if *n == 0 {
             return false;

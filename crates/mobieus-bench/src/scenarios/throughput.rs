@@ -288,7 +288,7 @@ async fn store_only(engine: &Engine, deliveries: usize) -> Result<StoreOnly, Str
         let now = Timestamp::now();
         let claimed = engine
             .db
-            .claim_due(&Claim::new(now, now.plus_millis(60_000), 64).with_room(&[], 64))
+            .claim_due(&Claim::new(now, now.plus_millis(60_000), 64).with_slots(&[], 64))
             .await
             .map_err(err)?;
         if claimed.is_empty() {

@@ -3,7 +3,7 @@
 //! each (`UNNEST`, `= ANY`) instead of a round trip per row. SQLite steps a prepared
 //! statement per row instead (`sqlite::queue`).
 
-use crate::rows::{Rooms, claimed_delivery, state_columns};
+use crate::rows::{Slots, claimed_delivery, state_columns};
 use crate::{Claim, ClaimedDelivery, QueueStats, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{DeliveryId, EndpointId};
@@ -14,16 +14,16 @@ use std::collections::{HashMap, HashSet};
 const CLAIM_SCAN: i64 = 2_000;
 
 /// Leases up to `batch` due deliveries until `lease_until`, oldest due first, giving no
-/// endpoint more than its room (`room` for the endpoints listed, `default_room` for the
-/// others). Several workers claim at once: a due row another transaction has locked is
-/// skipped (`FOR UPDATE SKIP LOCKED`), never waited for, so no two claim the same row.
+/// endpoint more deliveries than it has slots free (see [`Claim`]). Several workers claim
+/// at once: a due row another transaction has locked is skipped (`FOR UPDATE SKIP
+/// LOCKED`), never waited for, so no two claim the same row.
 ///
 /// The due deliveries are locked in order, a few at a time (first `batch`, then twice as
 /// many each round), and the read stops as soon as the batch is full: a claim costs what
 /// it takes, not a sort of every due row, and locks few rows it does not claim (those are
-/// released at commit). Rows of an endpoint without room are passed over, for at most
-/// `CLAIM_SCAN` rows, so a large backlog of a stalled endpoint costs a bounded read (what
-/// lies beyond waits until it has room).
+/// released at commit). Rows of an endpoint without a free slot are passed over, for at
+/// most `CLAIM_SCAN` rows, so a large backlog of a stalled endpoint costs a bounded read
+/// (what lies beyond waits until a slot frees).
 pub(crate) async fn claim(
     c: &mut PgConnection,
     slug: &mobieus_domain::tenant::TenantSlug,
@@ -44,7 +44,7 @@ pub(crate) async fn claim(
         return Ok(Vec::new());
     }
     let (now, lease_until) = (claim.now, claim.lease_until);
-    let mut rooms = Rooms::of(claim);
+    let mut slots = Slots::of(claim);
     let batch = claim.batch as usize;
     let mut chosen: Vec<(i64, String, String, String, i64)> = Vec::with_capacity(batch);
     let mut scanned: i64 = 0;
@@ -68,7 +68,7 @@ pub(crate) async fn claim(
                 break;
             }
             let endpoint: String = r.try_get("endpoint_id")?;
-            if !rooms.take(&endpoint) {
+            if !slots.take(&endpoint) {
                 continue;
             }
             chosen.push((

@@ -3,7 +3,7 @@
 //! statement built for a whole batch would cost more to parse than the rows cost to
 //! write). Postgres sends the same batches as arrays (`postgres::queue`).
 
-use crate::rows::{Rooms, claimed_delivery, state_columns};
+use crate::rows::{Slots, claimed_delivery, state_columns};
 use crate::{Claim, ClaimedDelivery, RecordedAttempt, Result};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{DeliveryId, EndpointId};
@@ -13,20 +13,20 @@ use rusqlite::{Connection, params};
 const CLAIM_SCAN: i64 = 2_000;
 
 /// Leases up to `batch` due deliveries until `lease_until`, oldest due first, giving no
-/// endpoint more than its room (see [`Claim`]), in the caller's write transaction. SQLite
-/// has one writer, so two workers never claim the same row.
+/// endpoint more deliveries than it has slots free (see [`Claim`]), in the caller's write
+/// transaction. SQLite has one writer, so two workers never claim the same row.
 ///
 /// The due deliveries are read in order, one row at a time, and the read stops as soon as
 /// the batch is full: a claim costs what it takes, not a sort of every due row. Rows of an
-/// endpoint without room are passed over, for at most `CLAIM_SCAN` rows, so a large
-/// backlog of a stalled endpoint costs a bounded read (what lies beyond waits until it has
-/// room).
+/// endpoint without a free slot are passed over, for at most `CLAIM_SCAN` rows, so a large
+/// backlog of a stalled endpoint costs a bounded read (what lies beyond waits until a slot
+/// frees).
 pub(crate) fn claim(c: &Connection, claim: &Claim<'_>) -> Result<Vec<ClaimedDelivery>> {
     if claim.batch == 0 {
         return Ok(Vec::new());
     }
     let (now, lease_until) = (claim.now, claim.lease_until);
-    let mut rooms = Rooms::of(claim);
+    let mut slots = Slots::of(claim);
     let batch = claim.batch as usize;
     let mut chosen: Vec<(i64, String, String, String, i64)> = Vec::with_capacity(batch);
     {
@@ -40,7 +40,7 @@ pub(crate) fn claim(c: &Connection, claim: &Claim<'_>) -> Result<Vec<ClaimedDeli
             && let Some(r) = rows.next()?
         {
             let endpoint: String = r.get(2)?;
-            if rooms.take(&endpoint) {
+            if slots.take(&endpoint) {
                 chosen.push((r.get(4)?, r.get(0)?, r.get(1)?, endpoint, r.get(3)?));
             }
         }
