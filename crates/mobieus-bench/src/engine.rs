@@ -153,7 +153,13 @@ impl Engine {
     }
 
     pub fn worker(&self, config: WorkerConfig) -> Result<Worker, String> {
-        Worker::new(self.store.clone(), self.guard.clone(), config).map_err(err)
+        Worker::new(
+            self.store.clone(),
+            self.guard.clone(),
+            config,
+            mobieus_delivery::DeliveryMetrics::default(),
+        )
+        .map_err(err)
     }
 
     pub fn spawn(worker: Worker) -> Running {

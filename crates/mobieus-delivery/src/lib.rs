@@ -4,9 +4,11 @@
 
 mod attempt;
 mod client;
+mod metrics;
 mod outcomes;
 mod targets;
 mod worker;
 
 pub use client::{ClientSettings, DeliveryError, build as build_client, install_crypto};
+pub use metrics::DeliveryMetrics;
 pub use worker::{RunSummary, Worker, WorkerConfig};

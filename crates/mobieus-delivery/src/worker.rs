@@ -20,6 +20,7 @@ mod slots;
 mod sweep;
 
 use crate::client::{self, ClientSettings, DeliveryError};
+use crate::metrics::DeliveryMetrics;
 use crate::targets::Targets;
 use hints::Hints;
 use leases::Leases;
@@ -103,10 +104,18 @@ struct Inner {
     leases: Leases,
     targets: Targets,
     counters: Counters,
+    metrics: DeliveryMetrics,
 }
 
 impl Worker {
-    pub fn new(store: Store, guard: UrlGuard, config: WorkerConfig) -> Result<Self, DeliveryError> {
+    /// A worker over `store`, counting what it delivers in `metrics` (registered where
+    /// `/metrics` renders them, or [`DeliveryMetrics::default`]).
+    pub fn new(
+        store: Store,
+        guard: UrlGuard,
+        config: WorkerConfig,
+        metrics: DeliveryMetrics,
+    ) -> Result<Self, DeliveryError> {
         let client = client::build(&guard, &config.client)?;
         let signal = store.work_signal().clone();
         let slots = Slots::new(config.concurrency, signal.clone());
@@ -124,6 +133,7 @@ impl Worker {
                 leases: Leases::default(),
                 targets,
                 counters: Counters::default(),
+                metrics,
             }),
         })
     }

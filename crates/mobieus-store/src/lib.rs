@@ -16,7 +16,6 @@ mod backup;
 mod db;
 mod error;
 mod master_key;
-pub mod metrics;
 mod postgres;
 mod queries;
 mod records;
@@ -29,13 +28,12 @@ mod work_signal;
 
 pub use backup::BackupSummary;
 pub use error::StoreError;
-pub use metrics::{DeliveryOutcome, Metrics, QueueGauges};
 pub use queries::retention::Purged;
 pub use records::{
     AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, Claim, ClaimedDelivery, DeliveryHealth, DeliveryState,
     EndpointRecord, EventFilter, IdempotencyClaim, ModerationRecord, NewApiKey, NewAttempt,
-    NewEndpoint, Page, PostFilter, QueueStats, RecordedAttempt, SessionRecord, StoredAnswer,
-    StoredEvent, Tenant, ThreadSummary,
+    NewEndpoint, Page, PostFilter, QueueFigures, QueueStats, RecordedAttempt, SessionRecord,
+    StoredAnswer, StoredEvent, Tenant, ThreadSummary,
 };
 pub use store::{ChangeMark, Store, StoreConfig};
 pub use tenant_db::{TenantDb, TenantTx};

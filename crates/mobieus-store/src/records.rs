@@ -41,6 +41,15 @@ pub struct QueueStats {
     pub disabled_endpoints: u64,
 }
 
+/// The delivery queue across every tenant: what the queue's gauges of `/metrics` show.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueueFigures {
+    pub pending: u64,
+    /// Age of the oldest pending delivery, in seconds (0 when none).
+    pub oldest_pending_secs: f64,
+    pub endpoints_disabled: u64,
+}
+
 /// A thread as the forum's list shows it.
 #[derive(Clone, Debug)]
 pub struct ThreadSummary {

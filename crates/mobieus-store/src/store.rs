@@ -52,7 +52,6 @@ pub struct Store {
     /// may create that tenant a moment later).
     hosts: Arc<RwLock<HashMap<HostName, TenantSlug>>>,
     signal: Arc<WorkSignal>,
-    metrics: Arc<crate::Metrics>,
     /// Postgres: the rows of due work this process read, by tenant, with when it read
     /// them; a look at the tenant that began after the read answers them (see
     /// [`Store::set_due`]).
@@ -127,7 +126,6 @@ impl Store {
             uses: Arc::default(),
             hosts: Arc::default(),
             signal: Arc::default(),
-            metrics: Arc::default(),
             due_read: Arc::default(),
         })
     }
@@ -162,29 +160,24 @@ impl Store {
         Ok(tenant)
     }
 
-    /// This process's counters for `/metrics`.
-    pub fn metrics(&self) -> &Arc<crate::Metrics> {
-        &self.metrics
-    }
-
     /// The delivery queue across every tenant: pending deliveries, the oldest one's age,
-    /// disabled endpoints. Reads each tenant's database: for `/metrics`, which keeps the
-    /// result for [`crate::metrics::QUEUE_FRESH`].
-    pub async fn queue_gauges(&self, now: Timestamp) -> Result<crate::QueueGauges> {
-        let mut gauges = crate::QueueGauges::default();
+    /// disabled endpoints. Reads each tenant's database: for the gauges of `/metrics`, which
+    /// keep the result a while.
+    pub async fn queue_figures(&self, now: Timestamp) -> Result<crate::QueueFigures> {
+        let mut figures = crate::QueueFigures::default();
         let mut oldest: Option<Timestamp> = None;
         for tenant in self.tenants().await? {
             let stats = self.tenant_db(&tenant.slug).await?.queue_stats().await?;
-            gauges.pending += stats.pending;
-            gauges.endpoints_disabled += stats.disabled_endpoints;
+            figures.pending += stats.pending;
+            figures.endpoints_disabled += stats.disabled_endpoints;
             if let Some(at) = stats.oldest_pending {
                 oldest = Some(oldest.map_or(at, |o: Timestamp| o.min(at)));
             }
         }
-        gauges.oldest_pending_secs = oldest.map_or(0.0, |at| {
+        figures.oldest_pending_secs = oldest.map_or(0.0, |at| {
             (now.millis() - at.millis()).max(0) as f64 / 1000.0
         });
-        Ok(gauges)
+        Ok(figures)
     }
 
     /// Wakes this process's worker when a transaction of another process enqueues

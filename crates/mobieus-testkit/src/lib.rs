@@ -171,9 +171,13 @@ impl TestApp {
             None => db.open().await,
         };
         let guard = UrlGuard::new(options.dns.clone(), options.loopback);
+        // As `serve` wires it: the worker's figures in the registry of `/metrics`.
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = mobieus_delivery::DeliveryMetrics::register(&mut registry);
         let worker = options.worker.map(|config| {
-            let worker = mobieus_delivery::Worker::new(store.clone(), guard.clone(), config)
-                .expect("start the delivery worker");
+            let worker =
+                mobieus_delivery::Worker::new(store.clone(), guard.clone(), config, metrics)
+                    .expect("start the delivery worker");
             let running = worker.clone();
             let handle = tokio::spawn(async move {
                 running.run(std::future::pending()).await;
@@ -192,6 +196,7 @@ impl TestApp {
             guard,
             mobieus_web::serving::Transport::Loopback,
             limiter,
+            registry,
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -18,10 +18,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use local::LocalLimiter;
 use mobieus_domain::api_key::{ApiKeyId, RateLimit};
 use mobieus_domain::tenant::TenantSlug;
+use prometheus_client::metrics::counter::Counter;
 use shared::{Counted, SharedError, SharedLimits};
-use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// At most one warning this often while checks fail open.
@@ -32,7 +31,8 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 pub struct RateLimiter {
     local: LocalLimiter,
     shared: Option<SharedLimits>,
-    fail_open: AtomicU64,
+    /// Checks that failed open, for `/metrics`.
+    fail_open: Counter,
     /// When the last warning was logged, and the count of failed-open checks then.
     warned: Mutex<Option<(Instant, u64)>>,
 }
@@ -97,7 +97,7 @@ impl RateLimiter {
     }
 
     fn failed_open(&self, shared: &SharedLimits, e: &SharedError) {
-        let total = self.fail_open.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.fail_open.inc() + 1;
         let mut warned = self
             .warned
             .lock()
@@ -111,13 +111,9 @@ impl RateLimiter {
         tracing::warn!(redis = %shared.target(), error = %Chain(e), failed_open = since, "API rate limits fall back to this node's count: Redis is unreachable (warned at most every 10 s)");
     }
 
-    /// This limiter's lines of `/metrics`.
-    pub(crate) fn render_metrics(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP mobieus_rate_limit_fail_open_total API rate-limit checks that Redis did not answer in time, counted by this node alone.\n# TYPE mobieus_rate_limit_fail_open_total counter\nmobieus_rate_limit_fail_open_total {}",
-            self.fail_open.load(Ordering::Relaxed)
-        );
+    /// The count of checks that failed open, for `/metrics`.
+    pub(crate) fn fail_opens(&self) -> &Counter {
+        &self.fail_open
     }
 }
 
@@ -215,12 +211,6 @@ mod tests {
         }
         assert_eq!(allowed, [true, true, false], "counted in-process");
         assert!(started.elapsed() < Duration::from_secs(1));
-        assert_eq!(limiter.fail_open.load(Ordering::Relaxed), 3);
-        let mut text = String::new();
-        limiter.render_metrics(&mut text);
-        assert!(
-            text.lines()
-                .any(|l| l == "mobieus_rate_limit_fail_open_total 3")
-        );
+        assert_eq!(limiter.fail_opens().get(), 3);
     }
 }

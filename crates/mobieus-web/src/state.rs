@@ -1,11 +1,14 @@
 //! What every handler can reach: the store, the rate limiter, the SSRF guard for webhook
-//! URLs and the rendered OpenAPI document. Built once at start and cloned cheaply per request.
+//! URLs, the rendered OpenAPI document and the process's metrics. Built once at start and
+//! cloned cheaply per request.
 
+use crate::metrics::Metrics;
 use crate::openapi::RenderedSpec;
 use crate::rate_limit::RateLimiter;
 use crate::serving::Transport;
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_store::Store;
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 
 /// Shared application state: one `Arc`, so the clone axum makes for each extractor and
@@ -22,6 +25,7 @@ pub struct Shared {
     pub(crate) spec: RenderedSpec,
     pub(crate) guard: UrlGuard,
     pub(crate) transport: Transport,
+    pub(crate) metrics: Metrics,
 }
 
 impl std::ops::Deref for AppState {
@@ -41,23 +45,33 @@ impl AppState {
 
     /// As [`AppState::new`], for a node facing its clients through `transport`.
     pub fn serving(store: Store, guard: UrlGuard, transport: Transport) -> Self {
-        Self::serving_with(store, guard, transport, RateLimiter::per_node())
+        Self::serving_with(
+            store,
+            guard,
+            transport,
+            RateLimiter::per_node(),
+            Registry::default(),
+        )
     }
 
     /// As [`AppState::serving`], counting API requests with `limiter` (per node, or
-    /// shared through Redis).
+    /// shared through Redis), and serving on `/metrics` the figures of `registry` (those
+    /// of the in-process worker) beside the web's own, which are registered in it here.
     pub fn serving_with(
         store: Store,
         guard: UrlGuard,
         transport: Transport,
         limiter: RateLimiter,
+        registry: Registry,
     ) -> Self {
+        let metrics = Metrics::new(registry, &limiter);
         Self(Arc::new(Shared {
             store,
             limiter,
             spec: RenderedSpec::render(),
             guard,
             transport,
+            metrics,
         }))
     }
 }

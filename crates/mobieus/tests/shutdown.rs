@@ -42,7 +42,13 @@ async fn a_stopping_worker_releases_what_it_holds() {
         fixtures::join(&db, name).await;
     }
     let guard = UrlGuard::new(options.dns.clone(), options.loopback);
-    let worker = mobieus_delivery::Worker::new(app.store().clone(), guard, config).unwrap();
+    let worker = mobieus_delivery::Worker::new(
+        app.store().clone(),
+        guard,
+        config,
+        mobieus_delivery::DeliveryMetrics::default(),
+    )
+    .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = {
         let worker = worker.clone();

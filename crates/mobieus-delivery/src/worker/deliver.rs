@@ -3,12 +3,13 @@
 
 use super::Worker;
 use crate::attempt::{self, Payload, Target};
+use crate::metrics::DeliveryOutcome;
 use crate::outcomes::Outcomes;
 use crate::targets::Resolved;
 use mobieus_core::delivery::{Outcome, Recorded};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{EndpointId, SentHeaders};
-use mobieus_store::{ClaimedDelivery, DeliveryOutcome, NewAttempt, TenantDb};
+use mobieus_store::{ClaimedDelivery, NewAttempt, TenantDb};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -122,10 +123,7 @@ impl Worker {
             match Box::pin(db.cancel_delivery(claimed, Timestamp::now())).await {
                 Ok(true) => {
                     inner.counters.cancelled.fetch_add(1, Ordering::Relaxed);
-                    inner
-                        .store
-                        .metrics()
-                        .delivery(DeliveryOutcome::Cancelled, None);
+                    inner.metrics.delivery(DeliveryOutcome::Cancelled, None);
                 }
                 Ok(false) => {}
                 Err(e) => {

@@ -3,9 +3,10 @@
 //! retries to come, the counters and the metrics.
 
 use super::Worker;
+use crate::metrics::DeliveryOutcome;
 use crate::outcomes::Outcomes;
 use mobieus_core::delivery::{self, Recorded};
-use mobieus_store::{DeliveryOutcome, DeliveryState, TenantDb};
+use mobieus_store::{DeliveryState, TenantDb};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -57,7 +58,7 @@ impl Worker {
         if let Some(at) = retry {
             inner.hints.retry_at(&inner.store, db.slug(), at).await;
         }
-        let metrics = inner.store.metrics();
+        let metrics = &inner.metrics;
         for (state, item) in states.into_iter().zip(items) {
             let Some(state) = state else { continue };
             let (counter, outcome) = match state {

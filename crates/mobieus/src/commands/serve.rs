@@ -6,9 +6,11 @@ use crate::Result;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
 use mobieus_core::url_guard::UrlGuard;
+use mobieus_delivery::DeliveryMetrics;
 use mobieus_store::Store;
 use mobieus_web::serving::{self, IpRange, Peer, TlsListener, Transport};
 use mobieus_web::{RateLimiter, RedisTarget};
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -81,11 +83,15 @@ pub(super) async fn serve(
         .local_addr()
         .map_err(|e| CliError::Io(e.to_string()))?;
     let stop = worker::shutdown_signal();
+    // The process's metrics: the worker's are registered even without a worker, so
+    // `/metrics` shows the same series on every node.
+    let mut registry = Registry::default();
+    let metrics = DeliveryMetrics::register(&mut registry);
     let delivery = if args.no_worker {
         tracing::info!("delivery worker off (--no-worker): run `mobieus worker` beside this");
         None
     } else {
-        let w = worker::build(&store, &guard, &args.webhooks, &args.worker)?;
+        let w = worker::build(&store, &guard, &args.webhooks, &args.worker, metrics)?;
         let stop = stop.clone();
         Some(tokio::spawn(
             async move { w.run(worker::stopped(stop)).await },
@@ -101,7 +107,7 @@ pub(super) async fn serve(
     let limiter = rate_limiter(args)?;
     limiter.connect().await;
     let app = mobieus_web::router(mobieus_web::AppState::serving_with(
-        store, guard, transport, limiter,
+        store, guard, transport, limiter, registry,
     ));
     // The peer's address reaches the handlers (the login throttle counts by it; behind a
     // proxy, only the proxy's requests are answered).

@@ -7,14 +7,21 @@ use crate::cli::{WebhookArgs, WorkerArgs, WorkerCmdArgs};
 use crate::error::CliError;
 use mobieus_core::delivery::DeliveryPolicy;
 use mobieus_core::url_guard::{NoResolver, UrlGuard};
-use mobieus_delivery::{ClientSettings, Worker, WorkerConfig};
+use mobieus_delivery::{ClientSettings, DeliveryMetrics, Worker, WorkerConfig};
 use mobieus_domain::webhook::LoopbackPolicy;
 use mobieus_store::Store;
 use std::time::Duration;
 use tokio::sync::watch;
 
 pub async fn run(store: Store, args: WorkerCmdArgs) -> Result {
-    let worker = build(&store, &guard(&args.webhooks), &args.webhooks, &args.worker)?;
+    // No `/metrics` in this process: the worker's figures are counted for nobody.
+    let worker = build(
+        &store,
+        &guard(&args.webhooks),
+        &args.webhooks,
+        &args.worker,
+        DeliveryMetrics::default(),
+    )?;
     if args.once {
         let done = worker.run_once().await?;
         println!(
@@ -55,6 +62,7 @@ pub(super) fn build(
     guard: &UrlGuard,
     webhooks: &WebhookArgs,
     args: &WorkerArgs,
+    metrics: DeliveryMetrics,
 ) -> Result<Worker> {
     let config = WorkerConfig {
         policy: DeliveryPolicy {
@@ -71,7 +79,7 @@ pub(super) fn build(
         retention: Duration::from_secs(u64::from(args.retention_days) * 86_400),
         ..WorkerConfig::default()
     };
-    Worker::new(store.clone(), guard.clone(), config).map_err(CliError::usage)
+    Worker::new(store.clone(), guard.clone(), config, metrics).map_err(CliError::usage)
 }
 
 /// A receiver that turns true once SIGINT or SIGTERM arrives; every part of the process
