@@ -5,8 +5,7 @@
 use crate::forum::InvalidValue;
 use crate::random;
 use crate::time::Timestamp;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
+use argon2::{Algorithm, Argon2, PasswordHasher as _, PasswordVerifier as _, Version};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use subtle::ConstantTimeEq;
@@ -56,18 +55,10 @@ const P_COST: u32 = 1;
 const SALT_BYTES: usize = 16;
 const HASH_BYTES: usize = 32;
 
-fn argon2(m: u32, t: u32, p: u32) -> Option<argon2::Argon2<'static>> {
-    let params = argon2::Params::new(m, t, p, Some(HASH_BYTES)).ok()?;
-    Some(argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        params,
-    ))
-}
-
 /// A stored password hash in the PHC string format
 /// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`, unpadded base64), which other
-/// tools read too. `Debug` redacts it.
+/// tools read too; written and read by argon2's own `password-hash` API. `Debug`
+/// redacts it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
 
@@ -76,21 +67,13 @@ impl PasswordHash {
     pub fn new(password: &Password) -> Self {
         let mut salt = [0u8; SALT_BYTES];
         random::fill(&mut salt);
-        let mut out = [0u8; HASH_BYTES];
         // The parameters are constants within argon2's bounds, so neither step can fail;
         // were they ever wrong, the empty hash verifies nothing.
-        let hashed = argon2(M_COST_KIB, T_COST, P_COST).is_some_and(|a| {
-            a.hash_password_into(password.0.as_bytes(), &salt, &mut out)
-                .is_ok()
-        });
-        if !hashed {
-            return Self(String::new());
-        }
-        Self(format!(
-            "$argon2id$v=19$m={M_COST_KIB},t={T_COST},p={P_COST}${}${}",
-            STANDARD_NO_PAD.encode(salt),
-            STANDARD_NO_PAD.encode(out)
-        ))
+        let hashed = argon2::Params::new(M_COST_KIB, T_COST, P_COST, Some(HASH_BYTES))
+            .ok()
+            .map(|params| Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+            .and_then(|a| a.hash_password_with_salt(password.0.as_bytes(), &salt).ok());
+        Self(hashed.map(|h| h.to_string()).unwrap_or_default())
     }
 
     /// A hash read back from storage (checked when verified).
@@ -103,18 +86,17 @@ impl PasswordHash {
     }
 
     /// Whether `password` matches, compared in constant time. A malformed hash matches
-    /// nothing.
+    /// nothing, and neither does one of another algorithm or version than this server
+    /// writes (the costs, salt and length are the stored ones).
     pub fn verify(&self, password: &Password) -> bool {
-        let Some(stored) = self.parts() else {
+        let Ok(stored) = argon2::PasswordHash::new(&self.0) else {
             return false;
         };
-        let Some(a) = argon2(stored.m, stored.t, stored.p) else {
-            return false;
-        };
-        let mut out = vec![0u8; stored.hash.len()];
-        a.hash_password_into(password.0.as_bytes(), &stored.salt, &mut out)
-            .is_ok()
-            && bool::from(out.ct_eq(&stored.hash))
+        stored.algorithm == argon2::ARGON2ID_IDENT
+            && stored.version == Some(Version::V0x13.into())
+            && Argon2::default()
+                .verify_password(password.0.as_bytes(), &stored)
+                .is_ok()
     }
 
     /// The hash a login runs against when the username is unknown, so that an unknown
@@ -123,43 +105,6 @@ impl PasswordHash {
         static DECOY: std::sync::OnceLock<PasswordHash> = std::sync::OnceLock::new();
         DECOY.get_or_init(|| PasswordHash::new(&Password::typed("decoy password, never used")))
     }
-
-    fn parts(&self) -> Option<Stored> {
-        let mut fields = self.0.strip_prefix("$argon2id$v=19$")?.split('$');
-        let params = fields.next()?;
-        let salt = STANDARD_NO_PAD.decode(fields.next()?).ok()?;
-        let hash = STANDARD_NO_PAD.decode(fields.next()?).ok()?;
-        if fields.next().is_some() || hash.is_empty() || salt.len() < 8 {
-            return None;
-        }
-        let (mut m, mut t, mut p) = (None, None, None);
-        for kv in params.split(',') {
-            let (k, v) = kv.split_once('=')?;
-            let v: u32 = v.parse().ok()?;
-            match k {
-                "m" => m = Some(v),
-                "t" => t = Some(v),
-                "p" => p = Some(v),
-                _ => return None,
-            }
-        }
-        Some(Stored {
-            m: m?,
-            t: t?,
-            p: p?,
-            salt,
-            hash,
-        })
-    }
-}
-
-/// The parts of a PHC string: argon2's costs, the salt and the hash.
-struct Stored {
-    m: u32,
-    t: u32,
-    p: u32,
-    salt: Vec<u8>,
-    hash: Vec<u8>,
 }
 
 impl fmt::Debug for PasswordHash {
@@ -291,6 +236,36 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// A hash as the hand-written PHC code before argon2's own API wrote it (fixed salt):
+    /// stored hashes go on verifying.
+    #[test]
+    fn hashes_stored_before_still_verify() {
+        let stored = PasswordHash::from_stored(
+            "$argon2id$v=19$m=19456,t=2,p=1$bW9iaWV1cy1vbGQtc2FsdA$cCl5IwctvQb5GAmnmDWqAGNamoXs9AUIdFc6Nk3v0E4"
+                .to_owned(),
+        );
+        assert!(stored.verify(&Password::typed("correct horse battery")));
+        assert!(!stored.verify(&Password::typed("correct horse batterz")));
+    }
+
+    #[test]
+    fn costs_come_from_the_stored_string_and_only_argon2id_counts() {
+        let p = Password::typed("correct horse battery");
+        let phc = |algorithm| {
+            let params = argon2::Params::new(64, 1, 1, Some(16)).unwrap();
+            let h = Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password_with_salt(b"correct horse battery", b"mobieus-salt")
+                .unwrap();
+            PasswordHash::from_stored(h.to_string())
+        };
+        let cheap = phc(Algorithm::Argon2id);
+        assert!(cheap.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(cheap.verify(&p));
+        let argon2i = phc(Algorithm::Argon2i);
+        assert!(argon2i.as_str().starts_with("$argon2i$"));
+        assert!(!argon2i.verify(&p), "not what this server writes");
     }
 
     #[test]

@@ -10,12 +10,14 @@
 //! - [`page`]: list limits and opaque cursors.
 //! - [`sealing`]: secrets at rest, sealed with the server's master key.
 //! - [`webhook`]: signing secrets and signatures, the SSRF policy, the retry schedule.
+//! - [`ip_range`]: address ranges (CIDR), for the SSRF policy and trusted proxies.
 
 pub mod account;
 pub mod api_key;
 pub mod event;
 pub mod event_examples;
 pub mod forum;
+pub mod ip_range;
 pub mod page;
 pub mod random;
 pub mod scope;

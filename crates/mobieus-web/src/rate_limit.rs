@@ -9,10 +9,10 @@
 //! Those checks are counted on `/metrics` and logged at most every 10 s.
 
 mod local;
-mod resp;
 mod shared;
+mod target;
 
-pub use resp::RedisTarget;
+pub use target::RedisTarget;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use local::LocalLimiter;

@@ -142,14 +142,25 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<String>,
 
     /// Share the API keys' rate limits with every node given the same Redis:
-    /// `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]` (no TLS: rediss:// is refused). Without
-    /// it each node counts on its own, so N nodes allow up to N times a key's limit. When
+    /// `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`, or `rediss://…` for TLS (the server's
+    /// certificate checked against the system's roots, or --redis-ca-file). Without it
+    /// each node counts on its own, so N nodes allow up to N times a key's limit. When
     /// Redis does not answer, each node counts on its own until it does (logged, and
     /// counted in mobieus_rate_limit_fail_open_total). Prefer the environment variable
     /// when the URL holds a password.
     #[arg(long, env = "MOBIEUS_REDIS_URL", hide_env_values = true, value_name = "URL",
           value_parser = |s: &str| Ok::<_, std::convert::Infallible>(SecretUrl(s.to_owned())))]
     pub redis_url: Option<SecretUrl>,
+
+    /// With a rediss:// --redis-url: trust the CA certificates in this PEM file, and only
+    /// them, for Redis's certificate (a private CA, not in the system's roots).
+    #[arg(
+        long,
+        env = "MOBIEUS_REDIS_CA_FILE",
+        value_name = "FILE",
+        requires = "redis_url"
+    )]
+    pub redis_ca_file: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub webhooks: WebhookArgs,

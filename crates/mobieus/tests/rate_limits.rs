@@ -4,7 +4,8 @@
 //! answers) every request is still answered, each node counting on its own.
 //!
 //! The tests needing a Redis skip, saying so, unless `MOBIEUS_TEST_REDIS_URL` is set
-//! (`.ci/run` sets it). Each test's keys are fresh (`mobieus:rl:<tenant>:<random key id>`),
+//! (`.ci/run` sets it); the one over TLS starts a `redis-server` of its own, and skips
+//! when there is none unless `MOBIEUS_TEST_REQUIRE_TOOLS=1`. Each test's keys are fresh (`mobieus:rl:<tenant>:<random key id>`),
 //! so tests share the server safely.
 
 #![allow(
@@ -194,10 +195,6 @@ fn a_bad_redis_url_is_refused_in_one_line_that_never_repeats_it() {
             "http://app:hunter2@10.0.0.1",
             "expected a URL like redis://",
         ),
-        (
-            "rediss://:hunter2@10.0.0.1",
-            "rediss:// (TLS to Redis) is not supported",
-        ),
         ("redis://:hunter2@10.0.0.1/x", "must be a database number"),
         (
             "redis://:hunter2@10.0.0.1:99999",
@@ -228,6 +225,129 @@ fn a_bad_redis_url_is_refused_in_one_line_that_never_repeats_it() {
     );
     let help = cli.run(&["serve", "--help"]).ok().to_owned();
     assert!(help.contains("--redis-url") && help.contains("MOBIEUS_REDIS_URL"));
+    assert!(help.contains("--redis-ca-file") && help.contains("MOBIEUS_REDIS_CA_FILE"));
+}
+
+#[test]
+fn a_redis_ca_file_that_cannot_be_used_is_refused() {
+    let (dir, cli) = Cli::in_temp_dir(BIN);
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let missing = dir.path().join("missing.pem");
+    let issued = mobieus_testkit::tls::issue(dir.path(), &["127.0.0.1"]);
+    for (url, file, why) in [
+        (
+            "rediss://:hunter2@10.0.0.1",
+            &not_pem,
+            "holds no PEM certificate",
+        ),
+        ("rediss://:hunter2@10.0.0.1", &missing, "No such file"),
+        (
+            "redis://:hunter2@10.0.0.1",
+            &issued.ca_file,
+            "must be rediss://",
+        ),
+    ] {
+        let file = file.to_str().unwrap();
+        let line = cli
+            .run(&["serve", "--redis-url", url, "--redis-ca-file", file])
+            .refused()
+            .to_owned();
+        assert!(line.starts_with("error: --redis-ca-file "), "{line}");
+        assert!(line.contains(why) && !line.contains("hunter2"), "{line}");
+    }
+}
+
+/// `rediss://` with `--redis-ca-file`, through the served binary, against a TLS
+/// `redis-server` of the test's own whose certificate a fresh CA issued: the count is kept
+/// in Redis (and none falls back to the node's own).
+#[tokio::test]
+async fn rediss_with_a_private_ca_counts_in_redis() {
+    let Some(redis) = redis::TlsRedis::start("rediss_with_a_private_ca_counts_in_redis") else {
+        return;
+    };
+    let (_dir, cli) = Cli::in_temp_dir(BIN);
+    cli.run(&["tenant", "create", "alpha"]).ok();
+    let minted = cli
+        .run(&[
+            "key",
+            "create",
+            "--tenant",
+            "alpha",
+            "--name",
+            "k",
+            "--scopes",
+            "events:read",
+            "--rate-limit",
+            "2",
+            "--json",
+        ])
+        .json();
+    let key = minted["key"].as_str().expect("the key").to_owned();
+    let id = minted["id"].as_str().expect("the key's id").to_owned();
+    let ca_file = redis.ca_file.to_str().expect("a UTF-8 path");
+    let server = ServeProcess::start_with(
+        &cli,
+        &["--no-worker"],
+        &[
+            ("MOBIEUS_REDIS_URL", &redis.tls_url),
+            ("MOBIEUS_REDIS_CA_FILE", ca_file),
+        ],
+    );
+    let client = mobieus_testkit::client();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let r = client
+            .get(server.url(PATH))
+            .header("host", HOST)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        let left = r
+            .headers()
+            .get("ratelimit")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        answers.push((
+            r.status().as_u16(),
+            left.split(';').nth(1).map(str::to_owned),
+        ));
+    }
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let logs = server.stop();
+    assert_eq!(
+        answers,
+        [
+            (200, Some("r=1".to_owned())),
+            (200, Some("r=0".to_owned())),
+            (429, Some("r=0".to_owned()))
+        ],
+        "{}",
+        logs.stderr
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "mobieus_rate_limit_fail_open_total 0"),
+        "{metrics}"
+    );
+    assert!(
+        logs.stderr
+            .contains("API rate limits are shared across nodes through Redis"),
+        "{}",
+        logs.stderr
+    );
+    let name = format!("mobieus:rl:alpha:{id}");
+    assert_eq!(redis::command(&redis.plain_url, &["GET", &name]), "$1 3");
 }
 
 #[tokio::test]

@@ -15,60 +15,23 @@ impl SentHeaders {
 
     /// The headers named, in order. Names and values are escaped as JSON strings.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut json = String::with_capacity(512);
-        json.push('{');
-        for (i, (name, value)) in pairs.into_iter().enumerate() {
-            if i > 0 {
-                json.push(',');
-            }
-            push_json_string(&mut json, name);
-            json.push(':');
-            push_json_string(&mut json, value);
+        use serde::Serializer as _;
+        // Serialised as a map straight from the pairs, so their order is kept (a
+        // `serde_json::Map` would sort the names) and nothing is built in between.
+        let mut json = Vec::with_capacity(512);
+        let written = serde_json::Serializer::new(&mut json).collect_map(pairs);
+        // Neither can fail: the writer is a `Vec` and every key is a string, and
+        // serde_json writes only UTF-8.
+        match written.map(|()| String::from_utf8(json)) {
+            Ok(Ok(json)) => Self(json),
+            _ => Self::none(),
         }
-        json.push('}');
-        Self(json)
     }
 
     /// The JSON text, as stored.
     pub fn as_json(&self) -> &str {
         &self.0
     }
-}
-
-/// Appends `s` as a JSON string literal: the runs that need no escape (all of a header
-/// value, as a rule) copied whole.
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    // Without an early exit, so the check runs over many bytes at a time.
-    let plain = s.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20 && b != b'"' && b != b'\\')
-    });
-    if plain {
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
-    let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..0x20 => "",
-            _ => continue,
-        };
-        out.push_str(&s[run..i]);
-        if escaped.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
-        } else {
-            out.push_str(escaped);
-        }
-        run = i + 1;
-    }
-    out.push_str(&s[run..]);
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! global unicast (2000::/3) is left, and the forms that embed an IPv4 address (mapped,
 //! compatible, translated, NAT64, 6to4, Teredo) are all denied wholesale.
 
+use crate::ip_range::IpRange;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -31,33 +32,10 @@ impl fmt::Display for Denied {
 }
 
 #[derive(Debug)]
-enum Net {
-    V4(u32, u32),
-    V6(u128, u128),
-}
-
-#[derive(Debug)]
 struct Range {
-    net: Net,
+    net: IpRange,
     cidr: &'static str,
     why: &'static str,
-}
-
-/// The netmask of a prefix length: `bits` ones from the top.
-fn mask_v4(bits: u32) -> Option<u32> {
-    match bits {
-        0 => Some(0),
-        1..=32 => Some(u32::MAX << (32 - bits)),
-        _ => None,
-    }
-}
-
-fn mask_v6(bits: u32) -> Option<u128> {
-    match bits {
-        0 => Some(0),
-        1..=128 => Some(u128::MAX << (128 - bits)),
-        _ => None,
-    }
 }
 
 fn parse_range(line: &'static str) -> Option<Range> {
@@ -66,20 +44,8 @@ fn parse_range(line: &'static str) -> Option<Range> {
     if cidr.is_empty() {
         return None;
     }
-    let (addr, bits) = cidr.split_once('/')?;
-    let bits: u32 = bits.parse().ok()?;
-    let net = match addr.parse::<IpAddr>().ok()? {
-        IpAddr::V4(a) => {
-            let m = mask_v4(bits)?;
-            Net::V4(u32::from(a) & m, m)
-        }
-        IpAddr::V6(a) => {
-            let m = mask_v6(bits)?;
-            Net::V6(u128::from(a) & m, m)
-        }
-    };
     Some(Range {
-        net,
+        net: IpRange::parse(cidr)?,
         cidr,
         why: why.trim(),
     })
@@ -96,11 +62,7 @@ static RANGES: LazyLock<Vec<Range>> = LazyLock::new(|| {
 });
 
 fn denied_by(ip: IpAddr) -> Option<&'static Range> {
-    RANGES.iter().find(|r| match (&r.net, ip) {
-        (Net::V4(net, m), IpAddr::V4(a)) => u32::from(a) & m == *net,
-        (Net::V6(net, m), IpAddr::V6(a)) => u128::from(a) & m == *net,
-        _ => false,
-    })
+    RANGES.iter().find(|r| r.net.contains(ip))
 }
 
 /// Refuses an address in any deny range, checked as written and in its canonical form

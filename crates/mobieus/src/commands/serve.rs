@@ -7,8 +7,9 @@ use crate::cli::ServeArgs;
 use crate::error::CliError;
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_delivery::DeliveryMetrics;
+use mobieus_domain::ip_range::IpRange;
 use mobieus_store::Store;
-use mobieus_web::serving::{self, IpRange, Peer, TlsListener, Transport};
+use mobieus_web::serving::{self, Peer, TlsListener, Transport};
 use mobieus_web::{RateLimiter, RedisTarget};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -39,14 +40,19 @@ pub(super) fn front(args: &ServeArgs) -> Result<(Transport, Option<Arc<rustls::S
 
 /// How API requests are counted against their key's limit: in Redis shared by every node
 /// given `--redis-url`, or by this node alone. A bad URL is refused in one line that never
-/// repeats it (it may hold a password).
+/// repeats it (it may hold a password); so is a CA file that cannot be read or used.
 pub(super) fn rate_limiter(args: &ServeArgs) -> Result<RateLimiter> {
-    match &args.redis_url {
-        Some(url) => RedisTarget::parse(&url.0)
-            .map(RateLimiter::shared)
-            .map_err(|e| CliError::usage(format!("--redis-url: {e}"))),
-        None => Ok(RateLimiter::per_node()),
+    let Some(url) = &args.redis_url else {
+        return Ok(RateLimiter::per_node());
+    };
+    let mut target =
+        RedisTarget::parse(&url.0).map_err(|e| CliError::usage(format!("--redis-url: {e}")))?;
+    if let Some(file) = &args.redis_ca_file {
+        let usage = |e: String| CliError::usage(format!("--redis-ca-file {}: {e}", file.display()));
+        let pem = std::fs::read(file).map_err(|e| usage(e.to_string()))?;
+        target = target.trusting(pem).map_err(usage)?;
     }
+    Ok(RateLimiter::shared(target))
 }
 
 fn transport(args: &ServeArgs) -> Result<Transport> {
