@@ -92,3 +92,24 @@ pub async fn revoke(db: &TenantDb, id: &str, actor: &str) -> Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// How stale a key's `last_used_at` may get before a request stamps it again: one write
+/// a minute per key at most, however busy the key (a stamp per request would be a write
+/// per read on the API's hottest path).
+const USE_STAMPED_EVERY_MS: i64 = 60_000;
+
+/// Whether a request made with `key` at `now` should stamp its last use
+/// ([`record_use`]): its stamp is missing or older than a minute.
+pub fn use_needs_stamp(key: &ApiKeyRecord, now: Timestamp) -> bool {
+    key.last_used_at
+        .is_none_or(|t| t.millis() < now.millis() - USE_STAMPED_EVERY_MS)
+}
+
+/// Stamps `now` as the last use of the key `id`, unless a concurrent request stamped it
+/// within the last minute (the store's condition, so two nodes do not both write).
+/// Not audited: a use is not a change to the key.
+pub async fn record_use(db: &TenantDb, id: &ApiKeyId, now: Timestamp) -> Result<()> {
+    db.touch_api_key(id, now, now.plus_millis(-USE_STAMPED_EVERY_MS))
+        .await?;
+    Ok(())
+}

@@ -28,6 +28,7 @@ pub mod receiver;
 pub mod redis;
 mod response;
 pub mod tls;
+pub mod tools;
 
 pub use response::TestResponse;
 

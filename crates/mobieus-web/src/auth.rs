@@ -9,13 +9,11 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use mobieus_core::keys;
 use mobieus_domain::api_key::{ApiKeyId, ApiKeySecret};
 use mobieus_domain::scope::{Scope, Scopes};
 use mobieus_domain::time::Timestamp;
 use mobieus_store::TenantDb;
-
-/// How stale `last_used_at` may get before a request writes it again.
-const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The key a request was made with.
 #[derive(Clone, Debug)]
@@ -80,17 +78,11 @@ pub(crate) async fn require_api_key(
         return response;
     }
     let now = Timestamp::now();
-    if record
-        .last_used_at
-        .is_none_or(|t| t.millis() < now.millis() - TOUCH_EVERY_MS)
-    {
+    if keys::use_needs_stamp(&record, now) {
         let (db, id) = (db.clone(), record.id.clone());
         // Off the request path: a slow write must not delay the answer.
         tokio::spawn(async move {
-            if let Err(e) = db
-                .touch_api_key(&id, now, now.plus_millis(-TOUCH_EVERY_MS))
-                .await
-            {
+            if let Err(e) = keys::record_use(&db, &id, now).await {
                 tracing::warn!(key_id = %id, error = %e, "could not record API key use");
             }
         });

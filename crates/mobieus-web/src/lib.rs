@@ -15,6 +15,7 @@ mod idempotency;
 mod metrics;
 mod openapi;
 mod pages;
+mod path;
 mod problem;
 mod query;
 mod rate_limit;
@@ -30,6 +31,7 @@ pub use state::AppState;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
 
 /// The whole application, ready to serve.
 pub fn router(state: AppState) -> Router {
@@ -55,8 +57,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs/redoc.standalone.js", get(docs::redoc_script))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        // Innermost, so the metrics count a panic's 500 like any other answer.
+        .layer(CatchPanicLayer::custom(problem::panicked))
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(from_fn_with_state(state.clone(), serving::enforce))
+        // Inside the request id's scope, so the problem documents it makes can name it.
+        .layer(from_fn(problem::every_error_is_a_problem))
         .layer(from_fn(request_id::assign))
         .with_state(state)
 }

@@ -4,7 +4,10 @@
 //! A 500 says nothing of its cause: the cause is logged with the request id instead.
 
 use crate::request_id;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mobieus_core::CoreError;
 use mobieus_domain::scope::Scope;
@@ -42,6 +45,17 @@ pub enum ApiError {
         "this node answers only HTTPS requests forwarded by its trusted proxy: call it through https://"
     )]
     HttpsRequired,
+    #[error(
+        "the request body is over the limit of {} bytes (1 MiB)",
+        crate::body::MAX_BODY
+    )]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// An error answer made by something other than our handlers (an extractor of the
+    /// framework, a layer), turned into a problem document by [`every_error_is_a_problem`].
+    #[error("{detail}")]
+    Unanswered { status: StatusCode, detail: String },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A repeat of a request whose action committed before: the idempotency middleware
@@ -74,6 +88,9 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::NotFound(_) | ApiError::UnknownTenant => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unanswered { status, .. } => *status,
             ApiError::Internal(_) | ApiError::Replay(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,8 +111,25 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnknownTenant => "unknown_tenant",
             ApiError::HttpsRequired => "https_required",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Unanswered { status, .. } => code_of_status(*status),
             ApiError::Internal(_) | ApiError::Replay(_) => "internal_error",
         }
+    }
+}
+
+/// The code of an error answer that only has a status, among the documented codes: the
+/// one that names the status, else the general code of its class.
+fn code_of_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        s if s.is_client_error() => "invalid_request",
+        _ => "internal_error",
     }
 }
 
@@ -126,6 +160,9 @@ impl From<CoreError> for ApiError {
     }
 }
 
+const INTERNAL_DETAIL: &str =
+    "The server failed to answer this request. Quote the request id when reporting it.";
+
 /// An RFC 9457 problem document as mobieus sends it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -141,7 +178,8 @@ pub struct Problem {
     /// Stable machine-readable code: `missing_api_key`, `invalid_api_key`,
     /// `insufficient_scope`, `rate_limited`, `invalid_request`, `not_found`, `unsafe_webhook_url`,
     /// `conflict`, `idempotency_key_in_use`, `idempotency_key_reused`, `method_not_allowed`,
-    /// `unknown_tenant`, `https_required`, `internal_error`.
+    /// `unknown_tenant`, `https_required`, `payload_too_large`, `unsupported_media_type`,
+    /// `internal_error`.
     #[schema(example = "invalid_api_key")]
     pub code: String,
     /// The request's id, as in the `X-Request-Id` header.
@@ -165,8 +203,11 @@ impl IntoResponse for ApiError {
         let detail = match &self {
             ApiError::Internal(cause) => {
                 tracing::error!(request_id = %request_id, error = %cause, source = ?std::error::Error::source(cause.as_ref()), "internal error");
-                "The server failed to answer this request. Quote the request id when reporting it."
-                    .to_owned()
+                INTERNAL_DETAIL.to_owned()
+            }
+            // Said by the layer that made the answer, which logged it; not for clients.
+            ApiError::Unanswered { status, .. } if status.is_server_error() => {
+                INTERNAL_DETAIL.to_owned()
             }
             other => other.to_string(),
         };
@@ -206,4 +247,168 @@ pub(crate) async fn not_found() -> ApiError {
 
 pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// Whether a response is a problem document already.
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"))
+}
+
+/// How much of an error answer's body the safety net reads: the framework's rejections
+/// are one line of text.
+const UNANSWERED_BODY_MAX: usize = 4096;
+
+/// The safety net under `/api/`: an error answer that is not a problem document (a
+/// rejection of the framework or of a layer that no extractor of ours mapped) becomes one,
+/// with the code of its status and, for a client error, the text it had as `detail`.
+/// Its other headers (`Allow`, `Retry-After`, …) are kept. Logged, so the gap gets a
+/// mapping of its own.
+pub(crate) async fn every_error_is_a_problem(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let response = next.run(req).await;
+    let status = response.status();
+    if !api || status.as_u16() < 400 || is_problem(&response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, UNANSWERED_BODY_MAX)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    tracing::warn!(
+        request_id = %request_id::current(),
+        status = status.as_u16(),
+        body = %text,
+        "an error answer was not a problem document; sent as one"
+    );
+    let detail = if text.is_empty() || !status.is_client_error() {
+        status
+            .canonical_reason()
+            .unwrap_or("The request was refused")
+            .to_owned()
+    } else {
+        text
+    };
+    let mut problem = ApiError::Unanswered { status, detail }.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem
+                .headers_mut()
+                .entry(name)
+                .or_insert_with(|| value.clone());
+        }
+    }
+    problem
+}
+
+/// The answer to a request whose handler panicked: a 500 problem document (the panic's
+/// message is logged with the request id), where the connection would otherwise drop
+/// with no answer at all.
+pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    ApiError::Internal(format!("a handler panicked: {message}").into()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test")]
+    use super::*;
+    use axum::Router;
+    use axum::middleware::from_fn;
+    use axum::routing::get;
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    async fn boom() -> StatusCode {
+        panic!("the cause, not for clients")
+    }
+
+    /// The outer layers as `crate::router` stacks them, around routes that misbehave.
+    fn app() -> Router {
+        Router::new()
+            .route("/api/v1/boom", get(boom))
+            .route(
+                "/api/v1/plain",
+                get(|| async {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        [(header::ALLOW, "GET")],
+                        "Failed to parse the thing",
+                    )
+                }),
+            )
+            .route(
+                "/api/v1/broken",
+                get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "db down at 10.0.0.5") }),
+            )
+            .route(
+                "/page",
+                get(|| async { (StatusCode::BAD_REQUEST, "a page's own answer") }),
+            )
+            .layer(CatchPanicLayer::custom(panicked))
+            .layer(from_fn(every_error_is_a_problem))
+            .layer(from_fn(request_id::assign))
+    }
+
+    async fn call(path: &str) -> (StatusCode, HeaderMap, serde_json::Value, String) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = app().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (parts.status, parts.headers, json, text)
+    }
+
+    fn assert_problem(headers: &HeaderMap, body: &serde_json::Value, code: &str) {
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(body["code"], code, "{body}");
+        let id = body["request_id"].as_str().unwrap();
+        assert!(id.starts_with("req_"), "{body}");
+        assert_eq!(headers["x-request-id"], id);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem_that_names_no_cause() {
+        let (status, headers, body, text) = call("/api/v1/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_problem(&headers, &body, "internal_error");
+        assert!(!text.contains("the cause"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_that_is_not_a_problem_becomes_one() {
+        let (status, headers, body, _) = call("/api/v1/plain").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_problem(&headers, &body, "invalid_request");
+        assert_eq!(body["detail"], "Failed to parse the thing");
+        assert_eq!(headers[header::ALLOW], "GET", "other headers are kept");
+
+        let (status, headers, body, text) = call("/api/v1/broken").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_problem(&headers, &body, "internal_error");
+        assert!(
+            !text.contains("10.0.0.5"),
+            "a server error says nothing of its cause: {text}"
+        );
+
+        // Outside the API, answers are the pages' own.
+        let (status, headers, _, text) = call("/page").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(text, "a page's own answer");
+        assert!(
+            !headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .contains("problem")
+        );
+    }
 }

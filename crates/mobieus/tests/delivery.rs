@@ -41,7 +41,7 @@ async fn an_event_reaches_a_subscribed_endpoint_signed_and_no_other() {
         HOST,
         &format!("/api/v1/webhooks/{off}"),
         Some(&key),
-        &[],
+        &[("content-type", "application/json")],
         Some(r#"{"active":false}"#),
     )
     .await
@@ -253,7 +253,7 @@ async fn twenty_consecutive_failures_disable_an_endpoint_and_410_disables_at_onc
             HOST,
             &format!("/api/v1/webhooks/{ep}"),
             Some(&key),
-            &[],
+            &[("content-type", "application/json")],
             Some(r#"{"active":true}"#),
         )
         .await;

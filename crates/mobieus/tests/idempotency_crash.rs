@@ -58,6 +58,7 @@ async fn a_server_killed_just_after_the_commit_answers_the_retry_with_the_first_
             .post(server.url("/api/v1/webhooks"))
             .header("host", "alpha.localhost")
             .header("idempotency-key", "create-once")
+            .header("content-type", "application/json")
             .bearer_auth(&key)
             .body(body.clone())
             .send()

@@ -214,6 +214,7 @@ async fn three_api_nodes_and_three_workers_deliver_once_and_killed_workers_lose_
     let registered: Value = client()
         .post(apis[0].url("/api/v1/webhooks"))
         .header("host", "alpha.localhost")
+        .header("content-type", "application/json")
         .bearer_auth(&api_key)
         .body(json!({ "url": receiver.url("/in"), "events": ["user.joined"] }).to_string())
         .send()

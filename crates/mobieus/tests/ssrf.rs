@@ -216,6 +216,10 @@ const UNSAFE: &[(&str, &str)] = &[
     ("https://user@hooks.example.com/", "credentials"),
     ("https://:pw@hooks.example.com/", "credentials"),
     ("https://hooks.example.com@127.0.0.1/", "credentials"),
+    // An empty userinfo, which the URL parser drops without a trace.
+    ("https://:@example.com/hook", "credentials"),
+    ("https://@hooks.example.com/", "credentials"),
+    ("https:\\\\:@hooks.example.com/", "credentials"),
     ("https://hooks.example.com:0/", "port 0"),
     ("not a url", "not an absolute URL"),
     ("https://[fe80::1%25eth0]/", "not an absolute URL"),

@@ -65,6 +65,7 @@ async fn arrange(cli: &Cli, receiver: &Receiver, events: usize) -> (String, Stri
     let created: Value = client()
         .post(server.url("/api/v1/webhooks"))
         .header("host", "alpha.localhost")
+        .header("content-type", "application/json")
         .bearer_auth(&key)
         .body(json!({ "url": receiver.url("/in"), "events": ["user.joined"] }).to_string())
         .send()

@@ -36,7 +36,8 @@ pub struct WebhookUrl(url::Url);
 
 impl WebhookUrl {
     pub fn parse(s: &str, loopback: LoopbackPolicy) -> Result<Self, UnsafeUrl> {
-        let url = url::Url::parse(s.trim()).map_err(|_| UnsafeUrl::NotUrl)?;
+        let s = s.trim();
+        let url = url::Url::parse(s).map_err(|_| UnsafeUrl::NotUrl)?;
         let host = url.host().ok_or(UnsafeUrl::NotUrl)?;
         let to_loopback = match &host {
             url::Host::Ipv4(a) => ssrf::is_loopback(IpAddr::V4(*a)),
@@ -49,7 +50,7 @@ impl WebhookUrl {
             "http" if loopback_ok => {}
             _ => return Err(UnsafeUrl::NotHttps),
         }
-        if !url.username().is_empty() || url.password().is_some() {
+        if !url.username().is_empty() || url.password().is_some() || authority_has_at(s) {
             return Err(UnsafeUrl::UserInfo);
         }
         if url.port() == Some(0) {
@@ -84,6 +85,19 @@ impl WebhookUrl {
     pub fn port(&self) -> u16 {
         self.0.port_or_known_default().unwrap_or(443)
     }
+}
+
+/// Whether the authority of a URL's text holds an `@`, i.e. a userinfo part. The parser
+/// drops an empty one (`https://:@host/`, `https://@host/`) without a trace, so the
+/// parsed URL cannot tell; read as it does for http(s): any run of `/` and `\` after the
+/// scheme's colon, then the authority, up to the first `/`, `\`, `?` or `#`.
+fn authority_has_at(s: &str) -> bool {
+    let Some((_, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    rest[..end].contains('@')
 }
 
 /// Checks the addresses `host` resolved to: every one must be allowed, or the name is
@@ -140,6 +154,13 @@ mod tests {
             "ftp://hooks.example.com/",
             "https://user:pw@hooks.example.com/",
             "https://user@hooks.example.com/",
+            // An empty userinfo, which the parser drops: refused like any other.
+            "https://:@hooks.example.com/hook",
+            "https://@hooks.example.com/",
+            "https://:@hooks.example.com",
+            "https:\\\\:@hooks.example.com/",
+            "https:/@hooks.example.com/",
+            "https://a@b@hooks.example.com/",
             "https://hooks.example.com:0/",
             "https://hooks.example.com:65536/",
             "not a url",
@@ -187,6 +208,10 @@ mod tests {
             "https://hooks.example.com/mobieus",
             "https://93.184.215.14:8443/h",
             "https://[2606:4700:4700::1111]/h",
+            // An `@` past the authority is part of the path, query or fragment.
+            "https://hooks.example.com/a@b?c=@#@",
+            "https://hooks.example.com?to=a@b",
+            "https://hooks.example.com#@",
         ] {
             assert!(!refused(s), "{s}");
         }

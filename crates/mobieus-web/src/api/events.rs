@@ -3,10 +3,11 @@
 use crate::auth::ApiPrincipal;
 use crate::envelope::{List, One, StoredList};
 use crate::openapi::{EventDoc, EventListParams};
+use crate::path::Path;
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;
 use axum::Extension;
-use axum::extract::{Path, RawQuery};
+use axum::extract::RawQuery;
 use mobieus_domain::event::{EventId, EventType};
 use mobieus_domain::page::CursorKind;
 use mobieus_domain::scope::Scope;

@@ -4,13 +4,12 @@
 
 use super::webhooks::{actor, existing_endpoint};
 use crate::auth::ApiPrincipal;
-use crate::body;
+use crate::body::JsonBody;
 use crate::envelope::One;
 use crate::idempotency::{Answer, KeyedRequest};
+use crate::path::Path;
 use crate::problem::{ApiError, Problem};
 use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use mobieus_core::resend::{self, Recovery};
@@ -59,6 +58,7 @@ pub(crate) struct Recovered {
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The endpoint is disabled, or the `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 1 MiB sent with an `Idempotency-Key` (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -98,6 +98,7 @@ pub(crate) async fn test(
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint or delivery", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The endpoint is disabled, or the `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 1 MiB sent with an `Idempotency-Key` (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -136,6 +137,8 @@ pub(crate) async fn replay(
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The endpoint is disabled, or the `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body not sent as `Content-Type: application/json` (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -145,11 +148,11 @@ pub(crate) async fn recover(
     Extension(principal): Extension<ApiPrincipal>,
     key: Option<Extension<KeyedRequest>>,
     Path(id): Path<String>,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let endpoint = existing_endpoint(&db, &id).await?.id;
-    let window: RecoverWindow = body::json(&body)?;
+    let window: RecoverWindow = body.parse().await?;
     let time = |field: &str, s: &str| {
         Timestamp::parse_rfc3339(s)
             .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time"))

@@ -3,10 +3,11 @@
 use crate::auth::ApiPrincipal;
 use crate::envelope::{List, One};
 use crate::openapi::PageParams;
+use crate::path::Path;
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;
 use axum::Extension;
-use axum::extract::{Path, RawQuery};
+use axum::extract::RawQuery;
 use mobieus_domain::forum::{User, UserId};
 use mobieus_domain::page::CursorKind;
 use mobieus_domain::scope::Scope;

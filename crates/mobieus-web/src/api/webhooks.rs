@@ -4,15 +4,15 @@
 
 use crate::AppState;
 use crate::auth::ApiPrincipal;
-use crate::body;
+use crate::body::{self, JsonBody};
 use crate::envelope::{List, One};
 use crate::idempotency::{Answer, KeyedRequest};
 use crate::openapi::{EventSelectionDoc, PageParams};
+use crate::path::Path;
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;
 use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use mobieus_core::url_guard::UrlGuard;
@@ -153,6 +153,8 @@ pub(crate) async fn list(
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body not sent as `Content-Type: application/json` (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The URL may not receive webhooks (`unsafe_webhook_url`, with the reason), or the `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -162,10 +164,10 @@ pub(crate) async fn create(
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
     key: Option<Extension<KeyedRequest>>,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
-    let req: CreateEndpoint = body::json(&body)?;
+    let req: CreateEndpoint = body.parse().await?;
     let events = EventSelection::parse(&req.events).map_err(|e| ApiError::invalid("events", e))?;
     let url = state
         .guard
@@ -242,8 +244,8 @@ pub(crate) struct UpdateEndpoint {
 
 /// Parses a PATCH body: each field optional, `label` nullable, nothing else allowed; a
 /// new URL is checked like a new registration.
-async fn changes(guard: &UrlGuard, body: &[u8]) -> Result<EndpointChanges, ApiError> {
-    let fields: serde_json::Map<String, serde_json::Value> = body::json(body)?;
+async fn changes(guard: &UrlGuard, body: JsonBody) -> Result<EndpointChanges, ApiError> {
+    let fields: serde_json::Map<String, serde_json::Value> = body.parse().await?;
     let mut changes = EndpointChanges::default();
     for (name, value) in fields {
         let wrong = |what: &str| ApiError::invalid(&name, format!("must be {what}"));
@@ -300,6 +302,8 @@ async fn changes(guard: &UrlGuard, body: &[u8]) -> Result<EndpointChanges, ApiEr
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body not sent as `Content-Type: application/json` (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The new URL may not receive webhooks", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -309,11 +313,11 @@ pub(crate) async fn update(
     Extension(db): Extension<TenantDb>,
     Extension(principal): Extension<ApiPrincipal>,
     Path(id): Path<String>,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<One<Endpoint>, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let id = endpoint_id(&id)?;
-    let changes = changes(&state.guard, &body).await?;
+    let changes = changes(&state.guard, body).await?;
     Ok(One::new(
         webhooks::update(&db, &id, changes, &actor(&principal)).await?,
     ))
@@ -363,6 +367,8 @@ pub(crate) async fn delete(
         (status = 403, description = "The key lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The `Idempotency-Key` is in use by a request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body not sent as `Content-Type: application/json` (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit exceeded; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -373,11 +379,11 @@ pub(crate) async fn rotate_secret(
     Extension(principal): Extension<ApiPrincipal>,
     key: Option<Extension<KeyedRequest>>,
     Path(id): Path<String>,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::WebhooksManage)?;
     let id = endpoint_id(&id)?;
-    let req: RotateSecret = body::json(&body)?;
+    let req: RotateSecret = body.parse().await?;
     let grace = req.grace_seconds.unwrap_or(86_400);
     let answer = Answer::new(key, StatusCode::OK, |r: &Rotation| {
         One::new(RotatedSecret {

@@ -1,0 +1,32 @@
+//! Programs some tests run besides the server (`python3`, `node`: the guide's receiver
+//! snippets). A machine with only Rust runs every other test; these then say they skip,
+//! unless `MOBIEUS_TEST_REQUIRE_TOOLS=1` (CI sets it), which makes a missing program a
+//! failure, so a test never goes quietly unrun where it is meant to run.
+
+use std::process::{Command, Stdio};
+
+/// Set to `1` to fail, not skip, a test whose program is missing.
+pub const REQUIRE_TOOLS_VAR: &str = "MOBIEUS_TEST_REQUIRE_TOOLS";
+
+/// Whether `program` can be run (`program --version` succeeds). When it cannot, prints
+/// why `test` skips and answers `false`, or panics when tools are required.
+pub fn available(program: &str, test: &str) -> bool {
+    let runs = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if runs {
+        return true;
+    }
+    if std::env::var(REQUIRE_TOOLS_VAR).is_ok_and(|v| v == "1") {
+        panic!("{test} needs `{program}`, which cannot be run here ({REQUIRE_TOOLS_VAR}=1)");
+    }
+    eprintln!(
+        "skipping {test}: `{program}` is not installed (install it to run this test; \
+         {REQUIRE_TOOLS_VAR}=1 makes this a failure, as in CI)"
+    );
+    false
+}
