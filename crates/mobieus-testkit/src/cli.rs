@@ -137,6 +137,23 @@ impl Cli {
             .unwrap_or_else(|e| panic!("run {}: {e}", self.bin.display()));
         CliRun::from_output(args.join(" "), out)
     }
+
+    /// Mints an API key with `key create --tenant T --name N --scopes S <extra> --json`;
+    /// returns what it printed (`key`, `id`, …).
+    pub fn create_key(
+        &self,
+        tenant: &str,
+        name: &str,
+        scopes: &str,
+        extra: &[&str],
+    ) -> serde_json::Value {
+        let mut args = vec![
+            "key", "create", "--tenant", tenant, "--name", name, "--scopes", scopes,
+        ];
+        args.extend_from_slice(extra);
+        args.push("--json");
+        self.run(&args).json()
+    }
 }
 
 /// A `mobieus` child process running in the background (a server or a worker), its

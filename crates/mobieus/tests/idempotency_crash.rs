@@ -36,19 +36,7 @@ async fn a_server_killed_just_after_the_commit_answers_the_retry_with_the_first_
         cli = cli.with_database_url(url);
     }
     cli.run(&["tenant", "create", "alpha"]).ok();
-    let key = cli
-        .run(&[
-            "key",
-            "create",
-            "--tenant",
-            "alpha",
-            "--name",
-            "ops",
-            "--scopes",
-            "webhooks:manage,webhooks:read",
-            "--json",
-        ])
-        .json()["key"]
+    let key = cli.create_key("alpha", "ops", "webhooks:manage,webhooks:read", &[])["key"]
         .as_str()
         .unwrap()
         .to_owned();

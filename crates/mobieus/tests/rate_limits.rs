@@ -268,21 +268,7 @@ async fn rediss_with_a_private_ca_counts_in_redis() {
     };
     let (_dir, cli) = Cli::in_temp_dir(BIN);
     cli.run(&["tenant", "create", "alpha"]).ok();
-    let minted = cli
-        .run(&[
-            "key",
-            "create",
-            "--tenant",
-            "alpha",
-            "--name",
-            "k",
-            "--scopes",
-            "events:read",
-            "--rate-limit",
-            "2",
-            "--json",
-        ])
-        .json();
+    let minted = cli.create_key("alpha", "k", "events:read", &["--rate-limit", "2"]);
     let key = minted["key"].as_str().expect("the key").to_owned();
     let id = minted["id"].as_str().expect("the key's id").to_owned();
     let ca_file = redis.ca_file.to_str().expect("a UTF-8 path");
@@ -354,21 +340,7 @@ async fn rediss_with_a_private_ca_counts_in_redis() {
 async fn serve_with_redis_unreachable_serves_limits_per_node_and_warns_without_the_password() {
     let (_dir, cli) = Cli::in_temp_dir(BIN);
     cli.run(&["tenant", "create", "alpha"]).ok();
-    let minted = cli
-        .run(&[
-            "key",
-            "create",
-            "--tenant",
-            "alpha",
-            "--name",
-            "k",
-            "--scopes",
-            "events:read",
-            "--rate-limit",
-            "2",
-            "--json",
-        ])
-        .json();
+    let minted = cli.create_key("alpha", "k", "events:read", &["--rate-limit", "2"]);
     let key = minted["key"].as_str().expect("the key").to_owned();
     let url = redis::closed_url();
     let server = ServeProcess::start_with(&cli, &["--no-worker"], &[("MOBIEUS_REDIS_URL", &url)]);

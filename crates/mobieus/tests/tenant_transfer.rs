@@ -16,19 +16,7 @@ async fn a_tenant_moves_from_sqlite_to_another_store_with_its_data() {
         .ok();
     src.run(&["forum", "--tenant", "acme", "user", "join", "ann"])
         .ok();
-    let key = src
-        .run(&[
-            "key",
-            "create",
-            "--tenant",
-            "acme",
-            "--name",
-            "crm",
-            "--scopes",
-            "events:read",
-            "--json",
-        ])
-        .json();
+    let key = src.create_key("acme", "crm", "events:read", &[]);
     let file = dir.path().join("acme.export");
     let out = src
         .run(&[

@@ -44,19 +44,7 @@ async fn tenant_pool(data_dir: &Path) -> sqlx::SqlitePool {
 /// secret, and the API key.
 async fn arrange(cli: &Cli, receiver: &Receiver, events: usize) -> (String, String, String) {
     cli.run(&["tenant", "create", "alpha"]).ok();
-    let key = cli
-        .run(&[
-            "key",
-            "create",
-            "--tenant",
-            "alpha",
-            "--name",
-            "ops",
-            "--scopes",
-            "webhooks:manage,webhooks:read",
-            "--json",
-        ])
-        .json()["key"]
+    let key = cli.create_key("alpha", "ops", "webhooks:manage,webhooks:read", &[])["key"]
         .as_str()
         .unwrap()
         .to_owned();
