@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """API conformance fuzzing: schemathesis against a freshly started server, over every
-operation of /api/openapi.yaml, with a key holding every scope, every check on: no 5xx,
-no response that breaks its documented schema, no undocumented status code or header.
+operation of /api/openapi.yaml but the live event stream (an answer that never ends),
+with a key holding every scope, every check on: no 5xx, no response that breaks its
+documented schema, no undocumented status code or header.
 
 Usage: schemathesis.py PATH_TO_MOBIEUS_BINARY   (run with the python of a venv that has
 schemathesis; its `st` is taken from beside that python)
@@ -195,6 +196,9 @@ def main():
                 "--url", base,
                 "--header", f"Host: {HOST}",
                 "--header", f"Authorization: Bearer {key}",
+                # The live stream never ends, so a request to it only times out; its own
+                # tests (crates/mobieus/tests/stream.rs) read it with real clients.
+                "--exclude-operation-id", "stream_events",
                 "--checks", "all",
                 "--mode", "all",
                 "--phases", "examples,coverage,fuzzing,stateful",

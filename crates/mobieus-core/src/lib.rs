@@ -10,6 +10,7 @@ mod error;
 pub mod forum;
 pub mod idempotency;
 pub mod keys;
+pub mod live;
 mod outbox;
 pub mod resend;
 pub mod tenants;

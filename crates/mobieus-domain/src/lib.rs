@@ -22,6 +22,7 @@ pub mod page;
 pub mod random;
 pub mod scope;
 pub mod sealing;
+pub mod sse;
 pub mod tenant;
 pub mod time;
 pub mod webhook;

@@ -15,6 +15,7 @@
 mod backup;
 mod db;
 mod error;
+mod feed_signal;
 mod master_key;
 mod postgres;
 mod queries;
@@ -28,6 +29,7 @@ mod work_signal;
 
 pub use backup::BackupSummary;
 pub use error::StoreError;
+pub use feed_signal::FeedSignal;
 pub use queries::retention::Purged;
 pub use records::{
     AUDIT_ACTIONS, ApiKeyRecord, AuditEntry, Claim, ClaimedDelivery, DeliveryHealth, DeliveryState,

@@ -2,7 +2,7 @@
 
 use crate::db::Conn;
 use crate::queries::control;
-use crate::{Result, StoreError, Tenant, TenantDb, WorkSignal};
+use crate::{FeedSignal, Result, StoreError, Tenant, TenantDb, WorkSignal};
 use crate::{postgres, sqlite};
 use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::{HostName, TenantSlug};
@@ -52,6 +52,8 @@ pub struct Store {
     /// may create that tenant a moment later).
     hosts: Arc<RwLock<HashMap<HostName, TenantSlug>>>,
     signal: Arc<WorkSignal>,
+    /// Raised when a transaction of this process appends events.
+    feed: Arc<FeedSignal>,
     /// Postgres: the rows of due work this process read, by tenant, with when it read
     /// them; a look at the tenant that began after the read answers them (see
     /// [`Store::set_due`]).
@@ -126,6 +128,7 @@ impl Store {
             uses: Arc::default(),
             hosts: Arc::default(),
             signal: Arc::default(),
+            feed: Arc::default(),
             due_read: Arc::default(),
         })
     }
@@ -188,6 +191,21 @@ impl Store {
             Control::Postgres(pg) => Some(postgres::listen::spawn(pg, self.signal.clone())),
             Control::Sqlite(_) => None,
         }
+    }
+
+    /// Wakes this process's live streams when a transaction of another process appends
+    /// events (Postgres `LISTEN`); on SQLite, those watching the feed also read it on a
+    /// timer. Listens until the handle returned is aborted.
+    pub fn listen_for_feed(&self) -> Option<tokio::task::JoinHandle<()>> {
+        match &self.control {
+            Control::Postgres(pg) => Some(postgres::listen::spawn_feed(pg, self.feed.clone())),
+            Control::Sqlite(_) => None,
+        }
+    }
+
+    /// Raised when a transaction of this process appends events.
+    pub fn feed_signal(&self) -> &Arc<FeedSignal> {
+        &self.feed
     }
 
     /// Raised when a transaction of this process enqueues deliveries.
@@ -372,13 +390,14 @@ impl Store {
                 TenantDb::open_sqlite(
                     slug.clone(),
                     &self.tenant_path(slug),
-                    self.signal.clone(),
+                    (self.signal.clone(), self.feed.clone()),
                     control.clone(),
                 )
                 .await
             }
             Control::Postgres(pg) => {
-                TenantDb::open_postgres(slug.clone(), pg, self.signal.clone()).await
+                TenantDb::open_postgres(slug.clone(), pg, (self.signal.clone(), self.feed.clone()))
+                    .await
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::{
     IdempotencyClaim, ModerationRecord, NewApiKey, NewEndpoint, Page, PostFilter, Purged,
     RecordedAttempt, Result, SessionRecord, StoredAnswer, StoredEvent,
 };
-use crate::{DeliveryHealth, QueueStats, ThreadSummary, WorkSignal};
+use crate::{DeliveryHealth, FeedSignal, QueueStats, ThreadSummary, WorkSignal};
 use mobieus_domain::api_key::{ApiKeyId, KeyHash};
 use mobieus_domain::event::Event;
 use mobieus_domain::event::EventType;
@@ -66,13 +66,14 @@ pub struct TenantDb {
     slug: TenantSlug,
     conn: TenantConn,
     signal: Arc<WorkSignal>,
+    feed: Arc<FeedSignal>,
 }
 
 impl TenantDb {
     pub(crate) async fn open_sqlite(
         slug: TenantSlug,
         path: &Path,
-        signal: Arc<WorkSignal>,
+        (signal, feed): (Arc<WorkSignal>, Arc<FeedSignal>),
         control: sqlite::Pool,
     ) -> Result<Self> {
         Ok(Self {
@@ -82,18 +83,20 @@ impl TenantDb {
                 control,
             },
             signal,
+            feed,
         })
     }
 
     pub(crate) async fn open_postgres(
         slug: TenantSlug,
         pg: &postgres::Pg,
-        signal: Arc<WorkSignal>,
+        (signal, feed): (Arc<WorkSignal>, Arc<FeedSignal>),
     ) -> Result<Self> {
         Ok(Self {
             conn: TenantConn::Postgres(postgres::open_tenant(pg, &slug).await?),
             slug,
             signal,
+            feed,
         })
     }
 
@@ -125,7 +128,9 @@ impl TenantDb {
             slug: self.slug.clone(),
             tx,
             signal: self.signal.clone(),
+            feed: self.feed.clone(),
             control,
+            appended: false,
             enqueued: false,
             endpoints_changed: false,
         }
@@ -143,6 +148,17 @@ impl TenantDb {
         limit: u32,
     ) -> Result<Page<StoredEvent>> {
         events::events_page(&mut self.reader().await?.conn(), filter, after, limit).await
+    }
+
+    /// The position of the newest event (0 for an empty feed).
+    pub async fn feed_head(&self) -> Result<i64> {
+        events::feed_head(&mut self.reader().await?.conn()).await
+    }
+
+    /// Watches this tenant's feed: the receiver changes when a transaction of this
+    /// process appends events, or (Postgres, with `Store::listen_for_feed`) of any process.
+    pub fn watch_feed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.feed.watch(&self.slug)
     }
 
     pub async fn event_by_id(&self, id: &str) -> Result<Option<StoredEvent>> {
@@ -452,8 +468,11 @@ pub struct TenantTx {
     slug: TenantSlug,
     tx: TxConn,
     signal: Arc<WorkSignal>,
+    feed: Arc<FeedSignal>,
     /// SQLite's control database, for hints of due work left after the commit.
     control: Option<sqlite::Pool>,
+    /// Whether this transaction appended events; live streams are woken on commit.
+    appended: bool,
     /// Whether this transaction made a delivery due; the worker is woken on commit.
     enqueued: bool,
     /// Whether it changed an endpoint; the worker's cached targets go stale on commit.
@@ -480,6 +499,9 @@ impl TenantTx {
                 }
                 tx.commit().await?;
             }
+        }
+        if self.appended {
+            self.feed.raise(&self.slug);
         }
         if self.endpoints_changed {
             self.signal.endpoints_changed();
@@ -627,7 +649,9 @@ impl TenantTx {
 
     /// Appends a public event to the feed with its JSON as given; returns its position.
     pub async fn insert_event(&mut self, event: &Event, json: &str) -> Result<i64> {
-        events::insert_event(&mut self.conn(), event, json).await
+        let position = events::insert_event(&mut self.tx.conn(), &self.slug, event, json).await?;
+        self.appended |= event.event_type.in_feed();
+        Ok(position)
     }
 
     pub async fn insert_api_key(&mut self, key: &NewApiKey) -> Result<()> {

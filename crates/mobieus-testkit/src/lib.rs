@@ -27,6 +27,7 @@ pub mod fixtures;
 pub mod receiver;
 pub mod redis;
 mod response;
+pub mod sse;
 pub mod tls;
 pub mod tools;
 
@@ -57,6 +58,8 @@ pub struct TestApp {
     client: reqwest::Client,
     server: JoinHandle<()>,
     worker: Option<(mobieus_delivery::Worker, JoinHandle<()>)>,
+    /// As `serve`: on Postgres, commits of other processes wake this node's streams.
+    feed: Option<JoinHandle<()>>,
     /// `--redis-url`: the API's rate limits are shared through this Redis.
     redis_url: Option<String>,
     // Declared last so the server stops before its database goes (shared by the nodes
@@ -192,6 +195,7 @@ impl TestApp {
             None => mobieus_web::RateLimiter::per_node(),
         };
         limiter.connect().await;
+        let feed = store.listen_for_feed();
         let app = mobieus_web::router(mobieus_web::AppState::serving_with(
             store.clone(),
             guard,
@@ -221,6 +225,7 @@ impl TestApp {
             client: client(),
             server,
             worker,
+            feed,
             redis_url,
             db,
         }
@@ -382,6 +387,48 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Opens `GET path` as a live stream (no overall timeout), with `Host: host`, the key,
+    /// and extra headers. A 200 answer is the stream; any other is read whole.
+    pub async fn stream(
+        &self,
+        host: &str,
+        path: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<sse::SseStream, TestResponse> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("build the HTTP client");
+        let mut req = client
+            .get(self.url(path))
+            .header(reqwest::header::HOST, host)
+            .bearer_auth(key);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} (Host: {host}): no HTTP answer: {e}"));
+        if resp.status() == 200 {
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(
+                content_type.starts_with("text/event-stream"),
+                "a stream answered Content-Type {content_type}"
+            );
+            Ok(sse::SseStream::new(resp))
+        } else {
+            Err(TestResponse::read(resp).await)
+        }
+    }
+
     /// Follows a list from `path` (which may already carry a query) through
     /// `meta.next_cursor` to its end; returns every item in order and the number of
     /// pages. Checks each page is a 200 list envelope whose `has_more` agrees with
@@ -535,6 +582,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(feed) = &self.feed {
+            feed.abort();
+        }
         if let Some((_, handle)) = &self.worker {
             handle.abort();
         }

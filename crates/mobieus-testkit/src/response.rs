@@ -55,6 +55,14 @@ impl TestResponse {
         self.body.get("code").and_then(Value::as_str)
     }
 
+    /// The problem document's `detail`, or `""`.
+    pub fn detail(&self) -> &str {
+        self.body
+            .get("detail")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
     /// `data` of a success envelope.
     pub fn data(&self) -> &Value {
         &self.body["data"]

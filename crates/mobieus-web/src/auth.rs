@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mobieus_core::keys;
-use mobieus_domain::api_key::{ApiKeyId, ApiKeySecret};
+use mobieus_domain::api_key::{ApiKeyId, ApiKeySecret, KeyHash};
 use mobieus_domain::scope::{Scope, Scopes};
 use mobieus_domain::time::Timestamp;
 use mobieus_store::TenantDb;
@@ -21,9 +21,17 @@ pub(crate) struct ApiPrincipal {
     /// Names the actor in the audit log.
     pub key_id: ApiKeyId,
     pub scopes: Scopes,
+    /// The key's hash, to look it up again (a live stream checks that it still holds).
+    pub hash: KeyHash,
 }
 
 impl ApiPrincipal {
+    /// Whether the key is still known and not revoked.
+    pub(crate) async fn still_valid(&self, db: &TenantDb) -> Result<bool, ApiError> {
+        Ok(matches!(db.api_key_by_hash(&self.hash).await?,
+            Some(r) if r.hash.matches(&self.hash) && r.revoked_at.is_none()))
+    }
+
     pub(crate) fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self.scopes.contains(scope) {
             Ok(())
@@ -90,6 +98,7 @@ pub(crate) async fn require_api_key(
     req.extensions_mut().insert(ApiPrincipal {
         key_id: record.id,
         scopes: record.scopes,
+        hash,
     });
     let mut response = next.run(req).await;
     decision.write_headers(response.headers_mut());

@@ -32,6 +32,7 @@ problem documents with a stable `code`. Lists take `limit` (1-100, default 25) a
     ),
     paths(
         crate::api::events::list,
+        crate::api::stream::stream,
         crate::api::events::get,
         crate::api::users::list,
         crate::api::users::get,
@@ -240,6 +241,22 @@ pub(crate) struct EventListParams {
     /// Start after this event (`evt_…`): resume following the feed from the last event
     /// you processed. Not together with `cursor`.
     after: Option<String>,
+}
+
+/// Parameters of `GET /api/v1/events/stream`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documents the query; parsed by QueryParams")]
+pub(crate) struct EventStreamParams {
+    /// Only events of these types; repeat the parameter for several.
+    #[param(value_type = Option<Vec<EventTypeName>>, explode = true, style = Form)]
+    r#type: Option<Vec<String>>,
+    /// Start after this event (`evt_…`). The `Last-Event-ID` header, when sent, wins.
+    after: Option<String>,
+    /// `start`: replay the whole feed first. Without `after`, `from` or `Last-Event-ID`,
+    /// the stream starts with the next event committed.
+    #[param(value_type = Option<String>, pattern = "^start$")]
+    from: Option<String>,
 }
 
 /// Parameters of `GET /api/v1/webhooks/{id}/deliveries`.

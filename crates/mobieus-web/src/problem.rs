@@ -52,6 +52,11 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error(
+        "this API key has {} live streams open on this server already: close one first",
+        crate::api::stream::STREAMS_PER_KEY
+    )]
+    TooManyStreams,
     /// An error answer made by something other than our handlers (an extractor of the
     /// framework, a layer), turned into a problem document by [`every_error_is_a_problem`].
     #[error("{detail}")]
@@ -80,7 +85,9 @@ impl ApiError {
         match self {
             ApiError::MissingApiKey | ApiError::InvalidApiKey => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientScope(_) | ApiError::HttpsRequired => StatusCode::FORBIDDEN,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManyStreams => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsafeWebhookUrl(_) | ApiError::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -102,6 +109,7 @@ impl ApiError {
             ApiError::InvalidApiKey => "invalid_api_key",
             ApiError::InsufficientScope(_) => "insufficient_scope",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::TooManyStreams => "too_many_streams",
             ApiError::InvalidRequest { .. } => "invalid_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::UnsafeWebhookUrl(_) => "unsafe_webhook_url",
@@ -176,7 +184,7 @@ pub struct Problem {
     /// What went wrong with this request.
     pub detail: String,
     /// Stable machine-readable code: `missing_api_key`, `invalid_api_key`,
-    /// `insufficient_scope`, `rate_limited`, `invalid_request`, `not_found`, `unsafe_webhook_url`,
+    /// `insufficient_scope`, `rate_limited`, `too_many_streams`, `invalid_request`, `not_found`, `unsafe_webhook_url`,
     /// `conflict`, `idempotency_key_in_use`, `idempotency_key_reused`, `method_not_allowed`,
     /// `unknown_tenant`, `https_required`, `payload_too_large`, `unsupported_media_type`,
     /// `internal_error`.

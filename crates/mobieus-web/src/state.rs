@@ -2,10 +2,12 @@
 //! URLs, the rendered OpenAPI document and the process's metrics. Built once at start and
 //! cloned cheaply per request.
 
+use crate::api::stream::Streams;
 use crate::metrics::Metrics;
 use crate::openapi::RenderedSpec;
 use crate::rate_limit::RateLimiter;
 use crate::serving::Transport;
+use mobieus_core::live::LiveFeed;
 use mobieus_core::url_guard::UrlGuard;
 use mobieus_store::Store;
 use prometheus_client::registry::Registry;
@@ -26,6 +28,9 @@ pub struct Shared {
     pub(crate) guard: UrlGuard,
     pub(crate) transport: Transport,
     pub(crate) metrics: Metrics,
+    /// The feed's tails, read once for all the live streams of a tenant.
+    pub(crate) live: LiveFeed,
+    pub(crate) streams: Streams,
 }
 
 impl std::ops::Deref for AppState {
@@ -72,6 +77,14 @@ impl AppState {
             guard,
             transport,
             metrics,
+            live: LiveFeed::default(),
+            streams: Streams::default(),
         }))
+    }
+
+    /// Ends every live event stream (before a graceful shutdown, which waits for open
+    /// answers to finish: a stream never would). Clients reconnect and resume.
+    pub fn close_streams(&self) {
+        self.streams.close();
     }
 }

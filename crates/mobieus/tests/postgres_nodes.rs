@@ -3,7 +3,8 @@
 //! nodes in turn reach a loopback receiver exactly once each; then, with the receiver
 //! slow and a backlog in flight, two workers are killed with SIGKILL and the survivor
 //! delivers everything (the dead workers' claims once their leases run out), with no
-//! more duplicates than the dead workers had in flight.
+//! more duplicates than the dead workers had in flight. And live streams on two API
+//! processes both see, at once, what a third process commits.
 //!
 //! Runs on the server `MOBIEUS_TEST_POSTGRES_URL` names (CI sets it), in a database of
 //! its own; without it the test prints that it was skipped and passes.
@@ -375,4 +376,85 @@ async fn three_api_nodes_and_three_workers_deliver_once_and_killed_workers_lose_
         began.elapsed()
     );
     drop(apis);
+}
+
+/// Two API processes on one database: a live stream open on the second sees what a
+/// third process (the CLI) commits at once, woken by the commit's notification rather
+/// than by its timer, and the first node's stream sees the same events in the same order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_anywhere_reaches_the_streams_of_every_node_at_once() {
+    let Some(url) = server() else { return };
+    let db = TestDb::postgres(&url).await;
+    let database_url = db.database_url().unwrap().to_owned();
+    let (_dir, cli) = Cli::in_temp_dir(env!("CARGO_BIN_EXE_mobieus"));
+    let cli = cli.with_database_url(&database_url);
+    let key = master_key();
+    let env: Vec<(&str, &str)> = vec![("MOBIEUS_MASTER_KEY", &key), ("MOBIEUS_PG_POOL", "4")];
+    let (api_key, nodes) = tokio::task::block_in_place(|| {
+        run(&cli, &env, &["tenant", "create", "alpha"]);
+        let created: Value = serde_json::from_str(&run(
+            &cli,
+            &env,
+            &[
+                "key",
+                "create",
+                "--tenant",
+                "alpha",
+                "--name",
+                "live",
+                "--scopes",
+                "events:read",
+                "--json",
+            ],
+        ))
+        .unwrap();
+        let nodes: Vec<ServeProcess> = (0..2)
+            .map(|_| ServeProcess::start_with(&cli, &["--no-worker"], &env))
+            .collect();
+        (created["key"].as_str().unwrap().to_owned(), nodes)
+    });
+    let mut streams = Vec::new();
+    for node in &nodes {
+        let resp = client()
+            .get(node.url("/api/v1/events/stream"))
+            .header("host", "alpha.localhost")
+            .bearer_auth(&api_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        streams.push(mobieus_testkit::sse::SseStream::new(resp));
+    }
+    let mut waits = Vec::new();
+    let mut ids = [Vec::new(), Vec::new()];
+    for name in ["ann", "bob", "cy", "dee", "eve"] {
+        tokio::task::block_in_place(|| {
+            run(
+                &cli,
+                &env,
+                &["forum", "--tenant", "alpha", "user", "join", name],
+            );
+        });
+        let committed = Instant::now();
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let m = stream
+                .next_event(Duration::from_secs(5))
+                .await
+                .unwrap_or_else(|| panic!("node {i} did not stream the join of {name}"));
+            assert!(m.data.contains(name), "{}", m.data);
+            ids[i].push(m.id.unwrap());
+            if i == 1 {
+                waits.push(committed.elapsed());
+            }
+        }
+    }
+    assert_eq!(ids[0], ids[1], "both nodes stream the same events in order");
+    waits.sort();
+    // The timer alone would wake a stream 250 ms after a commit on average; a
+    // notification does so in milliseconds.
+    assert!(
+        waits[waits.len() / 2] < Duration::from_millis(150),
+        "median wait {:?} (all: {waits:?})",
+        waits[waits.len() / 2]
+    );
 }

@@ -4,6 +4,7 @@ use crate::db::{Conn, Row, Stmt};
 use crate::rows::{not_in_feed, paginate};
 use crate::{EventFilter, Page, Result, StoredEvent};
 use mobieus_domain::event::Event;
+use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::time::Timestamp;
 
 const EVENT_SELECT: &str = "SELECT position, id, type, created_at, payload FROM api_events";
@@ -18,25 +19,51 @@ fn event_from_row(row: &Row<'_>) -> Result<StoredEvent> {
     })
 }
 
-/// Appends an event to the feed; returns its position.
-pub(crate) async fn insert_event(c: &mut Conn<'_>, event: &Event, json: &str) -> Result<i64> {
-    if c.is_pg() {
+/// Appends an event to the feed; returns its position. On Postgres the same statement
+/// notifies `FEED_CHANNEL` with the tenant's slug, delivered on commit (and once per
+/// transaction however many events it appends), so streams on every node wake.
+pub(crate) async fn insert_event(
+    c: &mut Conn<'_>,
+    slug: &TenantSlug,
+    event: &Event,
+    json: &str,
+) -> Result<i64> {
+    let stmt = if c.is_pg() {
         // Positions become visible in commit order: no reader sees position n+1 before n
         // commits (the lock blocks other writers only, never readers). SQLite has one
         // writer, so its commits are in position order already.
         c.exec(Stmt::new("LOCK TABLE api_events IN EXCLUSIVE MODE"))
             .await?;
+        Stmt::new(
+            "WITH e AS (INSERT INTO api_events (id, type, created_at, payload) VALUES ($1, $2, $3, $4) RETURNING position)
+             SELECT position, pg_notify($5, $6) FROM e",
+        )
+    } else {
+        Stmt::new(
+            "INSERT INTO api_events (id, type, created_at, payload) VALUES ($1, $2, $3, $4) RETURNING position",
+        )
+    };
+    let mut stmt = stmt
+        .bind(event.id.as_str())
+        .bind(event.event_type.name())
+        .bind(event.created_at.millis())
+        .bind(json);
+    if c.is_pg() {
+        stmt = stmt.bind(FEED_CHANNEL).bind(slug.as_str());
     }
-    let stmt = Stmt::new(
-        "INSERT INTO api_events (id, type, created_at, payload) VALUES ($1, $2, $3, $4) RETURNING position",
-    )
-    .bind(event.id.as_str())
-    .bind(event.event_type.name())
-    .bind(event.created_at.millis())
-    .bind(json);
     c.one(stmt, |r| r.get(0))
         .await?
         .ok_or(crate::StoreError::Conflict { what: "event" })
+}
+
+/// The channel a commit that appended events notifies, with the tenant's slug as payload.
+pub(crate) const FEED_CHANNEL: &str = "mobieus_feed";
+
+/// The position of the newest event, in the feed or not (0 when there is none): where a
+/// stream that starts now begins.
+pub(crate) async fn feed_head(c: &mut Conn<'_>) -> Result<i64> {
+    let stmt = Stmt::new("SELECT coalesce(max(position), 0) FROM api_events");
+    Ok(c.one(stmt, |r| r.get(0)).await?.unwrap_or(0))
 }
 
 /// One page of the feed. Each type filter reads its own index range in order and the

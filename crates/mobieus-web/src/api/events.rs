@@ -19,7 +19,7 @@ fn raw(event: StoredEvent) -> Result<Box<RawValue>, ApiError> {
     RawValue::from_string(event.json).map_err(|e| ApiError::Internal(Box::new(e)))
 }
 
-fn types(values: Vec<String>) -> Result<Vec<EventType>, ApiError> {
+pub(super) fn types(values: Vec<String>) -> Result<Vec<EventType>, ApiError> {
     values
         .iter()
         .flat_map(|v| v.split(','))
@@ -33,9 +33,9 @@ fn types(values: Vec<String>) -> Result<Vec<EventType>, ApiError> {
         .collect()
 }
 
-/// The feed position of the event `id`, for `after`.
-async fn position_of(db: &TenantDb, id: &str) -> Result<i64, ApiError> {
-    let unknown = || ApiError::invalid("after", "no event with this id in this feed");
+/// The feed position of the event `id`, given as `param`.
+pub(super) async fn position_of(db: &TenantDb, param: &str, id: &str) -> Result<i64, ApiError> {
+    let unknown = || ApiError::invalid(param, "no event with this id in this feed");
     let id = EventId::parse(id).ok_or_else(unknown)?;
     Ok(db
         .event_by_id(id.as_str())
@@ -87,7 +87,7 @@ pub(crate) async fn list(
                 "give either `cursor` or `after`, not both",
             ));
         }
-        Some(id) => position_of(&db, &id).await?,
+        Some(id) => position_of(&db, "after", &id).await?,
     };
     let page = db.events_page(&filter, after, limit.get()).await?;
     Ok(StoredList::from_page(

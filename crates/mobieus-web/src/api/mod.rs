@@ -4,6 +4,7 @@ pub(crate) mod deliveries;
 pub(crate) mod events;
 pub(crate) mod posts;
 pub(crate) mod resend;
+pub(crate) mod stream;
 pub(crate) mod users;
 pub(crate) mod webhooks;
 
@@ -15,6 +16,7 @@ use axum::routing::{get, post};
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/events", get(events::list))
+        .route("/events/stream", get(stream::stream))
         .route("/events/{id}", get(events::get))
         .route("/users", get(users::list))
         .route("/users/{id}", get(users::get))

@@ -112,13 +112,18 @@ pub(super) async fn serve(
     tracing::info!(%addr, "serving the forum at {scheme}://<tenant host>:{0}/ and the API at {scheme}://<tenant host>:{0}/api/v1", addr.port());
     let limiter = rate_limiter(args)?;
     limiter.connect().await;
-    let app = mobieus_web::router(mobieus_web::AppState::serving_with(
-        store, guard, transport, limiter, registry,
-    ));
+    // Commits of other nodes wake this node's live streams (Postgres).
+    let feed = store.listen_for_feed();
+    let state = mobieus_web::AppState::serving_with(store, guard, transport, limiter, registry);
+    let app = mobieus_web::router(state.clone());
     // The peer's address reaches the handlers (the login throttle counts by it; behind a
     // proxy, only the proxy's requests are answered).
     let app = app.into_make_service_with_connect_info::<Peer>();
-    let stopped = worker::stopped(stop);
+    let stopped = async move {
+        worker::stopped(stop).await;
+        // A graceful shutdown waits for every answer to end, and a stream never would.
+        state.close_streams();
+    };
     let served = match tls {
         Some(config) => {
             let listener =
@@ -134,6 +139,9 @@ pub(super) async fn serve(
         }
     }
     .map_err(|e| CliError::Io(format!("server failed: {e}")));
+    if let Some(feed) = feed {
+        feed.abort();
+    }
     if let Some(delivery) = delivery {
         // The worker saw the same signal; it finishes the attempts in flight.
         let _ = delivery.await;
