@@ -16,6 +16,7 @@ async fn the_guides_are_served_on_any_host() {
         "api-authentication",
         "api-events-reference",
         "api-webhooks-quickstart",
+        "api-streaming",
         "errors",
     ] {
         assert!(

@@ -22,7 +22,7 @@ struct Guide {
     source: fn() -> String,
 }
 
-const GUIDES: [Guide; 5] = [
+const GUIDES: [Guide; 6] = [
     Guide {
         slug: "api-overview",
         title: "API overview",
@@ -46,6 +46,12 @@ const GUIDES: [Guide; 5] = [
         title: "Webhooks quickstart",
         summary: "Register an endpoint, verify signatures (Python and Node), handle retries, rotate secrets.",
         source: || include_str!("../../../../docs/know/api-webhooks-quickstart.md").to_owned(),
+    },
+    Guide {
+        slug: "api-streaming",
+        title: "Streaming events",
+        summary: "The live stream, mobieus listen, or webhooks: when to use which; consumers that resume (Python and Node).",
+        source: || include_str!("../../../../docs/know/api-streaming.md").to_owned(),
     },
     Guide {
         slug: "errors",
