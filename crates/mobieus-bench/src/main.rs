@@ -61,6 +61,7 @@ enum Scenario {
     QueueScale,
     Idle,
     Ingest,
+    Stream,
     All,
 }
 
@@ -178,6 +179,9 @@ async fn run(args: &Args, scale: f64) -> Result<Report, String> {
     }
     if all || scenario == Scenario::Ingest {
         report.add("ingest", scenarios::ingest::run(b, scale).await?);
+    }
+    if all || scenario == Scenario::Stream {
+        report.add("stream", scenarios::stream::run(b, scale).await?);
     }
     Ok(report)
 }

@@ -6,6 +6,7 @@ pub mod idle;
 pub mod ingest;
 pub mod latency;
 pub mod queue_scale;
+pub mod stream;
 pub mod throughput;
 
 use crate::engine::err;

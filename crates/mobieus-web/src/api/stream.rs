@@ -9,16 +9,16 @@ use crate::openapi::EventStreamParams;
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;
 use axum::Extension;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use mobieus_core::live::LiveReader;
 use mobieus_domain::api_key::ApiKeyId;
 use mobieus_domain::scope::Scope;
 use mobieus_store::{StoredEvent, TenantDb};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,56 +110,53 @@ pub(crate) async fn stream(
     let slot = state.streams.claim(&principal.key_id)?;
     let live = Live {
         reader: state.live.open(&db, cursor, types),
-        pending: VecDeque::new(),
         db,
         principal,
         key_checked: Instant::now(),
+        sent: Instant::now(),
         closing: state.streams.closing.subscribe(),
         greeted: false,
         _slot: slot,
     };
-    let mut response = Sse::new(stream::unfold(live, Live::step))
-        .keep_alive(KeepAlive::new().interval(HEARTBEAT).text(""))
-        .into_response();
+    let body = Body::from_stream(stream::unfold(live, Live::step));
+    let headers = [
+        (header::CONTENT_TYPE, "text/event-stream"),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
     // Proxies that buffer answers (nginx) would hold the events back.
-    response
-        .headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    Ok((headers, [("x-accel-buffering", "no")], body).into_response())
 }
 
 /// One open stream.
 struct Live {
     reader: LiveReader,
-    pending: VecDeque<Arc<StoredEvent>>,
     db: TenantDb,
     principal: ApiPrincipal,
     key_checked: Instant,
+    /// When the stream last sent anything: a heartbeat follows `HEARTBEAT` of silence.
+    sent: Instant,
     closing: watch::Receiver<bool>,
     greeted: bool,
     _slot: Slot,
 }
 
 impl Live {
-    /// The next message, when the client is ready for it; `None` ends the stream.
-    async fn step(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+    /// The next bytes to send, when the client is ready for them: every event ready
+    /// (up to a page) in one piece, or a heartbeat; `None` ends the stream.
+    async fn step(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         if !self.greeted {
             self.greeted = true;
-            return Some((Ok(Event::default().retry(RECONNECT)), self));
+            let hello = format!("retry: {}\n\n", RECONNECT.as_millis());
+            return Some((Ok(Bytes::from(hello)), self));
         }
         loop {
             if *self.closing.borrow() {
                 return None;
             }
-            if let Some(e) = self.pending.pop_front() {
-                let message = Event::default()
-                    .id(&e.id)
-                    .event(&e.event_type)
-                    .data(&e.json);
-                return Some((Ok(message), self));
-            }
             if self.key_checked.elapsed() >= KEY_CHECK {
-                match self.principal.still_valid(&self.db).await {
+                // Boxed, as the read below: a stream waits with only the small state of
+                // its select, not the largest query's.
+                match Box::pin(self.principal.still_valid(&self.db)).await {
                     Ok(true) => {}
                     Ok(false) => return None,
                     Err(e) => {
@@ -168,10 +165,15 @@ impl Live {
                 }
                 self.key_checked = Instant::now();
             }
-            match self.reader.next().await {
+            match Box::pin(self.reader.next()).await {
                 Ok(events) if !events.is_empty() => {
-                    self.pending.extend(events);
-                    continue;
+                    let mut out =
+                        Vec::with_capacity(events.iter().map(|e| e.json.len() + 80).sum());
+                    for e in &events {
+                        message(e, &mut out);
+                    }
+                    self.sent = Instant::now();
+                    return Some((Ok(Bytes::from(out)), self));
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -180,14 +182,35 @@ impl Live {
                     return None;
                 }
             }
-            let check_at = self.key_checked + KEY_CHECK;
+            let heartbeat_at = self.sent + HEARTBEAT;
+            if Instant::now() >= heartbeat_at {
+                self.sent = Instant::now();
+                return Some((Ok(Bytes::from_static(b":\n\n")), self));
+            }
+            let wake_at = heartbeat_at.min(self.key_checked + KEY_CHECK);
             tokio::select! {
                 () = self.reader.changed() => {}
                 _ = self.closing.changed() => {}
-                () = tokio::time::sleep_until(check_at) => {}
+                () = tokio::time::sleep_until(wake_at) => {}
             }
         }
     }
+}
+
+/// Appends one event as a server-sent event: its id, its type, and its JSON as data (one
+/// `data:` line per line of it; the feed's JSON has none but its own).
+fn message(e: &StoredEvent, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"id: ");
+    out.extend_from_slice(e.id.as_bytes());
+    out.extend_from_slice(b"\nevent: ");
+    out.extend_from_slice(e.event_type.as_bytes());
+    out.push(b'\n');
+    for line in e.json.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
 }
 
 /// The open streams of this server: how many each key holds, and the signal that ends
