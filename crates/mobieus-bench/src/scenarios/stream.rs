@@ -7,7 +7,7 @@
 use super::{join, scaled};
 use crate::engine::{Backend, Engine, err};
 use crate::report::{Outcome, Target};
-use crate::sys::{percentile_ms, rss_mb};
+use crate::sys::{cpu_time, percentile_ms, rss_mb};
 use mobieus_core::keys::{self, KeyRequest};
 use mobieus_domain::api_key::{KeyMode, RateLimit};
 use mobieus_domain::scope::{Scope, Scopes};
@@ -101,12 +101,15 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut began = Vec::with_capacity(events);
     let started = Instant::now();
+    let cpu_before = cpu_time();
     for i in 0..events {
         tick.tick().await;
         began.push(arrivals.start.elapsed().as_micros() as u64);
         join(&engine.db, &format!("s{i}")).await?;
     }
     let rate = events as f64 / started.elapsed().as_secs_f64();
+    // Servers and clients together: each event is a write and a read per stream.
+    let cpu = (cpu_time() - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(30);
     while arrivals.count[events - 1].load(Ordering::Relaxed) < streams as u32 {
         if Instant::now() > deadline {
@@ -136,6 +139,11 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     o.figure("streams", streams as f64, "");
     o.figure("events", events as f64, "");
     o.figure("rate achieved", rate, "events/s");
+    o.figure(
+        "CPU while streaming (server and clients)",
+        cpu * 100.0,
+        "% of a core",
+    );
     o.figure(
         "p50 action → last stream",
         percentile_ms(&samples, 50.0),
