@@ -25,14 +25,16 @@ pub(crate) async fn publish(tx: &mut TenantTx, at: Timestamp, data: EventData) -
     Ok(event.id)
 }
 
-/// Writes an event meant for one endpoint only (`webhook.test`) and its one delivery.
+/// Writes an event meant for one endpoint only (`webhook.test`, or a test send of
+/// another type, flagged `test`, which keeps it out of the feed) and its one delivery.
 pub(crate) async fn publish_to(
     tx: &mut TenantTx,
     at: Timestamp,
     data: EventData,
     endpoint: &EndpointId,
 ) -> Result<(EventId, DeliveryId)> {
-    let event = Event::new(tx.slug().clone(), at, data);
+    let mut event = Event::new(tx.slug().clone(), at, data);
+    event.test = event.event_type.in_feed();
     tx.insert_event(&event, &event.to_json()).await?;
     let delivery = tx.insert_delivery(event.id.as_str(), endpoint, at).await?;
     Ok((event.id, delivery))

@@ -1,4 +1,5 @@
-//! Sending again: a test event to one endpoint, the replay of one delivery, and the bulk
+//! Sending again: a test event to one endpoint (`webhook.test`, or any catalog type's
+//! example flagged as a test), the replay of one delivery, and the bulk
 //! recovery of every delivery that failed in a window (after a receiver's outage). Each
 //! writes new pending deliveries with a full retry schedule; the deliveries they follow
 //! stay as they were, for the record. The event, and so `webhook-id`, is the same.
@@ -6,7 +7,8 @@
 use crate::idempotency::{self, Claimed, Idempotency};
 use crate::outbox::{audit, publish_to};
 use crate::{CoreError, Result};
-use mobieus_domain::event::EventData;
+use mobieus_domain::event::EventType;
+use mobieus_domain::event_examples;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{Delivery, DeliveryId, EndpointId};
 use mobieus_store::{TenantDb, TenantTx};
@@ -49,13 +51,24 @@ pub async fn send_test(
     endpoint: &EndpointId,
     idem: Option<&Idempotency<'_, Delivery>>,
 ) -> Result<Delivery> {
+    send_test_of(db, endpoint, EventType::WebhookTest, idem).await
+}
+
+/// Sends the catalog example of `event_type` to `endpoint` only, whether or not the
+/// endpoint subscribes to that type (it is an explicit test of the endpoint), with a
+/// fresh id and the current time; returns its delivery, queued. Any type but
+/// `webhook.test` is flagged `"test": true` and kept out of the feed.
+pub async fn send_test_of(
+    db: &TenantDb,
+    endpoint: &EndpointId,
+    event_type: EventType,
+    idem: Option<&Idempotency<'_, Delivery>>,
+) -> Result<Delivery> {
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
     let claimed = idempotency::claim(&mut tx, idem).await?;
     active_endpoint(&mut tx, endpoint).await?;
-    let data = EventData::WebhookTest {
-        message: "A test event sent from mobieus; no action is needed.".to_owned(),
-    };
+    let data = event_examples::example(tx.slug(), event_type).data;
     let (_, delivery) = publish_to(&mut tx, now, data, endpoint).await?;
     queued(tx, claimed, endpoint, &delivery).await
 }

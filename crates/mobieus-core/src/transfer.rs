@@ -15,6 +15,7 @@ use mobieus_domain::time::Timestamp;
 use mobieus_store::transfer::{Cell, Kind, TABLES, Table, fits};
 use mobieus_store::{Store, TenantDb};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
@@ -253,6 +254,7 @@ fn parse_line(line: &str, n: usize) -> Result<Line, TransferError> {
         .ok_or_else(|| format_error(n, "an unknown table"))?;
     let table = &TABLES[index];
     let values = v["r"].as_array().ok_or_else(|| format_error(n, "no row"))?;
+    let values = with_added_columns(name, values);
     let row = values
         .iter()
         .zip(table.columns)
@@ -261,6 +263,24 @@ fn parse_line(line: &str, n: usize) -> Result<Line, TransferError> {
         .filter(|row| values.len() == table.columns.len() && fits(table, row))
         .ok_or_else(|| format_error(n, &format!("a row that does not fit {name}")))?;
     Ok(Line::Row(index, row))
+}
+
+/// Columns added to a table after the format was set, with the value a row exported
+/// before them takes: an older export still reads.
+const ADDED_COLUMNS: &[(&str, usize, i64)] = &[("api_events", 5, 0)];
+
+fn with_added_columns<'a>(table: &str, values: &'a [Value]) -> Cow<'a, [Value]> {
+    match ADDED_COLUMNS
+        .iter()
+        .find(|(name, before, _)| *name == table && values.len() == *before)
+    {
+        Some((_, _, default)) => {
+            let mut values = values.to_vec();
+            values.push(json!(default));
+            Cow::Owned(values)
+        }
+        None => Cow::Borrowed(values),
+    }
 }
 
 fn cell_json(cell: &Cell) -> Value {
@@ -307,4 +327,26 @@ fn check_secret(
                 "the export's webhook secrets were sealed with another master key: import with the master key of the node that exported it (MOBIEUS_MASTER_KEY or its master.key)".to_owned(),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test")]
+    use super::*;
+
+    #[test]
+    fn an_event_row_exported_before_the_test_flag_reads_as_not_a_test() {
+        let old = r#"{"t":"api_events","r":[1,"evt_1","user.joined",5,"{}"]}"#;
+        let Line::Row(_, row) = parse_line(old, 2).unwrap() else {
+            panic!("a row");
+        };
+        assert_eq!(row.last(), Some(&Cell::Int(0)));
+        let new = r#"{"t":"api_events","r":[1,"evt_1","post.created",5,"{}",1]}"#;
+        let Line::Row(_, row) = parse_line(new, 2).unwrap() else {
+            panic!("a row");
+        };
+        assert_eq!(row.last(), Some(&Cell::Int(1)));
+        let short = r#"{"t":"api_events","r":[1,"evt_1","user.joined",5]}"#;
+        assert!(parse_line(short, 2).is_err());
+    }
 }

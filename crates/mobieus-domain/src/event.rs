@@ -290,6 +290,11 @@ pub struct Event {
     pub created_at: Timestamp,
     pub tenant: TenantSlug,
     pub data: EventData,
+    /// A test send (`POST /api/v1/webhooks/{id}/test` with an `event_type`): sent to the
+    /// tested endpoint only and never in the feed. Serialised as `"test": true` only when
+    /// set, so every other event keeps exactly the documented shape.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 impl Event {
@@ -301,7 +306,13 @@ impl Event {
             created_at,
             tenant,
             data,
+            test: false,
         }
+    }
+
+    /// Whether the event belongs in the public feed: not a test send, nor a `webhook.test`.
+    pub fn in_feed(&self) -> bool {
+        !self.test && self.event_type.in_feed()
     }
 
     /// The JSON bytes that are stored, listed and signed: serialised once, never again.
@@ -353,5 +364,22 @@ mod tests {
         assert_eq!(v["created_at"], "1970-01-01T00:00:00.000Z");
         assert_eq!(v["tenant"], "acme");
         assert_eq!(v["data"]["message"], "hi");
+        assert!(v.get("test").is_none());
+    }
+
+    #[test]
+    fn a_test_send_says_so_at_the_top_level() {
+        let tenant = TenantSlug::parse("acme").unwrap();
+        let mut e = Event::new(
+            tenant,
+            Timestamp::from_millis(0),
+            EventData::WebhookTest {
+                message: "hi".into(),
+            },
+        );
+        e.test = true;
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["test"], true);
+        assert!(!e.in_feed());
     }
 }

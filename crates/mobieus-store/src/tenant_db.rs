@@ -650,7 +650,7 @@ impl TenantTx {
     /// Appends a public event to the feed with its JSON as given; returns its position.
     pub async fn insert_event(&mut self, event: &Event, json: &str) -> Result<i64> {
         let position = events::insert_event(&mut self.tx.conn(), &self.slug, event, json).await?;
-        self.appended |= event.event_type.in_feed();
+        self.appended |= event.in_feed();
         Ok(position)
     }
 

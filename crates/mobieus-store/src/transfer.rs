@@ -161,6 +161,7 @@ pub const TABLES: &[Table] = &[
             ("type", Text),
             ("created_at", Int),
             ("payload", Text),
+            ("test", Bool),
         ],
         key: "position",
         identity: Some("position"),

@@ -59,7 +59,7 @@ async fn a_data_dir_of_the_earlier_build_opens_with_its_rows() {
         .fetch_one(&tenant)
         .await
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
 }
 
 /// The tenant migrations up to 0007, as a database of the builds before 0008 had them.
@@ -133,7 +133,7 @@ async fn rebuilt_tables_keep_their_rows_and_what_refers_to_them() {
         .fetch_one(&tenant)
         .await
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     assert_eq!(schema(&tenant).await, before, "the same tables and indexes");
     let user: (i64, String, String, Option<String>) =
         sqlx::query_as("SELECT id, username, role, password_hash FROM users")

@@ -207,6 +207,11 @@ pub(crate) struct EventDoc {
     /// The event's payload; its members depend on `type` (see the Events tag).
     #[schema(value_type = Object)]
     data: serde_json::Value,
+    /// Present, and `true`, only on a test send of a catalog type to one endpoint
+    /// (`POST /api/v1/webhooks/{id}/test` with `event_type`); such an event is never in
+    /// the feed. Absent on every other event.
+    #[schema(nullable = false)]
+    test: Option<bool>,
 }
 
 /// Paging parameters.

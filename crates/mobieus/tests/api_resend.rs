@@ -851,3 +851,146 @@ async fn a_refused_request_is_not_kept_under_its_idempotency_key() {
     );
     receiver.wait_for(1, WAIT).await;
 }
+
+#[tokio::test]
+async fn a_test_send_of_a_catalog_type_carries_its_example_flagged_as_a_test_to_that_endpoint_only()
+{
+    let receiver = Receiver::https().await;
+    let (app, key) = start(&receiver, "0s").await;
+    let db = app.tenant("alpha").await;
+    // The tested endpoint does not subscribe to `post.created`: a test is sent anyway.
+    let (tested, secret) = app
+        .register_webhook(HOST, &key, &receiver.url("/tested"), &["user.joined"])
+        .await;
+    let (other, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/other"), &["*"])
+        .await;
+
+    let body = json!({ "event_type": "post.created" }).to_string();
+    let resp = post_with(&app, &key, &test_path(&tested), &body, None).await;
+    let queued = assert_queued(&resp, &tested);
+    assert_eq!(queued["event_type"], "post.created");
+    let event_id = str_of(&queued, "event_id").to_owned();
+
+    let got = receiver.wait_for(1, WAIT).await;
+    receiver.assert_stays_at(1, QUIET).await;
+    let r = &got[0];
+    assert_eq!(r.path, "/tested");
+    r.assert_signed_with(&secret);
+    let event = r.json();
+    assert_eq!(event["type"], "post.created");
+    assert_eq!(event["test"], true);
+    assert_eq!(event["id"], event_id.as_str());
+    assert_eq!(event["tenant"], "alpha");
+    assert_eq!(r.header("mobieus-event"), "post.created");
+    assert_eq!(r.header("webhook-id"), event_id);
+    // The catalog's example, with a fresh id and the time of sending.
+    let tenant = mobieus_domain::tenant::TenantSlug::parse("alpha").unwrap();
+    let example = mobieus_domain::event_examples::example(
+        &tenant,
+        mobieus_domain::event::EventType::PostCreated,
+    );
+    let example: Value = serde_json::from_str(&example.to_json()).unwrap();
+    assert_eq!(event["data"], example["data"]);
+    assert_ne!(event["id"], example["id"]);
+    let sent = Timestamp::parse_rfc3339(str_of(&event, "created_at")).unwrap();
+    let age = Timestamp::now().millis() - sent.millis();
+    assert!((0..60_000).contains(&age), "created_at is now: {event}");
+    assert!(app.deliveries(HOST, &key, &other).await.is_empty());
+
+    // Never in the feed, listed, by type or by id, while a real event is.
+    fixtures::join(&db, "ann").await;
+    receiver.wait_for(3, WAIT).await;
+    for path in ["/api/v1/events", "/api/v1/events?type=post.created"] {
+        let feed = app.get(HOST, path, Some(&key)).await;
+        feed.assert_status(200);
+        assert!(
+            feed.items().iter().all(|e| e["id"] != event_id.as_str()),
+            "{path}: {}",
+            feed.text
+        );
+    }
+    let feed = app.get(HOST, "/api/v1/events", Some(&key)).await;
+    let types: Vec<&Value> = feed.items().iter().map(|e| &e["type"]).collect();
+    assert_eq!(types, [&json!("user.joined")], "{}", feed.text);
+    assert!(feed.items()[0].get("test").is_none(), "{}", feed.text);
+    app.get(HOST, &format!("/api/v1/events/{event_id}"), Some(&key))
+        .await
+        .assert_problem(404, "not_found");
+
+    // `{}`, `null` and `webhook.test` named send `webhook.test`, unflagged.
+    for body in [
+        "{}",
+        r#"{"event_type":null}"#,
+        r#"{"event_type":"webhook.test"}"#,
+    ] {
+        let resp = post_with(&app, &key, &test_path(&tested), body, None).await;
+        assert_eq!(assert_queued(&resp, &tested)["event_type"], "webhook.test");
+    }
+    let got = receiver.wait_for(6, WAIT).await;
+    for r in &got[3..] {
+        assert_eq!(r.json()["type"], "webhook.test");
+        assert!(r.json().get("test").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_test_send_refuses_a_bad_event_type_or_body_and_queues_nothing() {
+    let receiver = Receiver::https().await;
+    let (app, key) = start(&receiver, "0s").await;
+    let (ep, _) = app
+        .register_webhook(HOST, &key, &receiver.url("/in"), &["*"])
+        .await;
+    let bad = [
+        r#"{"event_type":"post.published"}"#,
+        r#"{"event_type":"POST.CREATED"}"#,
+        r#"{"event_type":""}"#,
+        r#"{"event_type":"*"}"#,
+        r#"{"event_type":5}"#,
+        r#"{"event_type":["post.created"]}"#,
+        r#"{"event_type":"post.created","extra":1}"#,
+        r#"{"type":"post.created"}"#,
+    ];
+    for body in bad {
+        let resp = post_with(&app, &key, &test_path(&ep), body, None).await;
+        resp.assert_problem(400, "invalid_request");
+        assert!(
+            resp.detail().contains("event_type"),
+            "{body}: {}",
+            resp.text
+        );
+    }
+    for body in [r#"["post.created"]"#, r#""post.created""#, "not json"] {
+        post_with(&app, &key, &test_path(&ep), body, None)
+            .await
+            .assert_problem(400, "invalid_request");
+    }
+    // The same bad body with an idempotency key is refused and not kept.
+    let k = "test-send-bad-1";
+    post_with(&app, &key, &test_path(&ep), bad[0], Some(k))
+        .await
+        .assert_problem(400, "invalid_request");
+    let ok = post_with(
+        &app,
+        &key,
+        &test_path(&ep),
+        r#"{"event_type":"user.joined"}"#,
+        Some(k),
+    )
+    .await;
+    assert_eq!(assert_queued(&ok, &ep)["event_type"], "user.joined");
+    let again = post_with(
+        &app,
+        &key,
+        &test_path(&ep),
+        r#"{"event_type":"user.joined"}"#,
+        Some(k),
+    )
+    .await;
+    assert_same_answer(&again, &ok);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+
+    receiver.wait_for(1, WAIT).await;
+    receiver.assert_stays_at(1, QUIET).await;
+    assert_eq!(app.deliveries(HOST, &key, &ep).await.len(), 1);
+}

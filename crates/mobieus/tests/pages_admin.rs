@@ -363,3 +363,62 @@ async fn recovery_takes_a_time_and_says_what_it_queued() {
     let audit = root.get("/admin/audit?action=endpoint.recovered").await;
     assert!(audit.text.contains("1 entries"));
 }
+
+#[tokio::test]
+async fn the_test_button_sends_the_event_type_chosen() {
+    let receiver = Receiver::https().await;
+    let ca = receiver.ca_file();
+    let app = TestApp::start_with(TestOptions::delivering("0s", Some(&ca))).await;
+    let root = admin(&app).await;
+    root.get("/admin/webhooks/new").await;
+    let r = root
+        .submit(
+            "/admin/webhooks",
+            &[("url", &receiver.url("/hook")), ("events", "user.joined")],
+        )
+        .await;
+    r.assert_status(200);
+    let secret = code_by_id(&r.text, "new-secret");
+    let ep_at = r.text.find("/admin/webhooks/ep_").unwrap() + "/admin/webhooks/".len();
+    let ep = r.text[ep_at..ep_at + 23].to_owned();
+
+    // The picker offers `webhook.test` first, chosen, then every catalog type.
+    let page = root.get(&format!("/admin/webhooks/{ep}")).await;
+    let select = &page.text[page.text.find("name=\"event_type\"").expect("a picker")..];
+    let select = &select[..select.find("</select>").unwrap()];
+    assert!(
+        select.contains(r#"<option value="webhook.test" "#) && select.contains("selected"),
+        "{select}"
+    );
+    for info in mobieus_domain::event::EventType::CATALOG {
+        assert!(
+            select.contains(&format!("value=\"{}\"", info.name)),
+            "{select}"
+        );
+    }
+
+    // A type the endpoint does not subscribe to is sent all the same, flagged as a test.
+    root.submit(
+        &format!("/admin/webhooks/{ep}/test"),
+        &[("event_type", "moderation.thread_locked")],
+    )
+    .await
+    .assert_status(303);
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].header("mobieus-event"), "moderation.thread_locked");
+    assert_eq!(got[0].json()["test"], true);
+    got[0].assert_signed_with(&secret);
+
+    // An unknown type is refused and sends nothing.
+    root.get(&format!("/admin/webhooks/{ep}")).await;
+    let bad = root
+        .submit(
+            &format!("/admin/webhooks/{ep}/test"),
+            &[("event_type", "post.published")],
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    receiver
+        .assert_stays_at(1, Duration::from_millis(500))
+        .await;
+}

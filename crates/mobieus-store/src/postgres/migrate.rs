@@ -15,6 +15,7 @@ pub(crate) const CONTROL: &[&str] = &[include_str!(
 pub(crate) const TENANT: &[&str] = &[
     include_str!("../../migrations/postgres/tenant/0001_tenant.sql"),
     include_str!("../../migrations/postgres/tenant/0002_claim_order_index.sql"),
+    include_str!("../../migrations/postgres/tenant/0003_test_events.sql"),
 ];
 
 /// The first key of every advisory lock mobieus takes ("mobi"); the second is 0 for the

@@ -35,19 +35,20 @@ pub(crate) async fn insert_event(
         c.exec(Stmt::new("LOCK TABLE api_events IN EXCLUSIVE MODE"))
             .await?;
         Stmt::new(
-            "WITH e AS (INSERT INTO api_events (id, type, created_at, payload) VALUES ($1, $2, $3, $4) RETURNING position)
-             SELECT position, pg_notify($5, $6) FROM e",
+            "WITH e AS (INSERT INTO api_events (id, type, created_at, payload, test) VALUES ($1, $2, $3, $4, $5) RETURNING position)
+             SELECT position, pg_notify($6, $7) FROM e",
         )
     } else {
         Stmt::new(
-            "INSERT INTO api_events (id, type, created_at, payload) VALUES ($1, $2, $3, $4) RETURNING position",
+            "INSERT INTO api_events (id, type, created_at, payload, test) VALUES ($1, $2, $3, $4, $5) RETURNING position",
         )
     };
     let mut stmt = stmt
         .bind(event.id.as_str())
         .bind(event.event_type.name())
         .bind(event.created_at.millis())
-        .bind(json);
+        .bind(json)
+        .bind(event.test);
     if c.is_pg() {
         stmt = stmt.bind(FEED_CHANNEL).bind(slug.as_str());
     }
@@ -91,12 +92,14 @@ pub(crate) async fn events_page(
         if merged {
             q.push("SELECT * FROM (");
         }
+        // Test sends go only to the endpoint tested, never into the feed.
         q.push(EVENT_SELECT)
             .push(" WHERE position > ")
-            .push_bind(after);
+            .push_bind(after)
+            .push(" AND NOT test");
         match t {
             Some(t) => q.push(" AND type = ").push_bind(*t),
-            // Test events go only to the endpoint tested, never into the feed.
+            // `webhook.test` events go only to the endpoint tested, never into the feed.
             None => q.push(" AND type <> ").push_bind(not_in_feed()),
         };
         if let Some(since) = filter.since {
@@ -119,7 +122,7 @@ pub(crate) async fn events_page(
 }
 
 pub(crate) async fn event_by_id(c: &mut Conn<'_>, id: &str) -> Result<Option<StoredEvent>> {
-    let sql = format!("{EVENT_SELECT} WHERE id = $1 AND type <> $2");
+    let sql = format!("{EVENT_SELECT} WHERE id = $1 AND type <> $2 AND NOT test");
     c.one(Stmt::new(sql).bind(id).bind(not_in_feed()), event_from_row)
         .await
 }

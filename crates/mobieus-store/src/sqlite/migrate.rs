@@ -19,6 +19,7 @@ pub(crate) const TENANT: &[&str] = &[
     include_str!("../../migrations/sqlite/tenant/0006_accounts.sql"),
     include_str!("../../migrations/sqlite/tenant/0007_status_indexes.sql"),
     include_str!("../../migrations/sqlite/tenant/0008_check_without_lists.sql"),
+    include_str!("../../migrations/sqlite/tenant/0009_test_events.sql"),
 ];
 
 fn version(conn: &Connection) -> Result<i64> {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use mobieus_core::webhooks::{self, EndpointChanges, EndpointRequest};
 use mobieus_core::{CoreError, resend};
-use mobieus_domain::event::EventType;
+use mobieus_domain::event::{EventType, EventTypeInfo};
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::{DeliveryStatus, Endpoint, EndpointId, EventSelection, WebhookUrl};
 use mobieus_store::TenantDb;
@@ -276,7 +276,17 @@ fn show_view(
             @if let Some(reason) = &e.disabled_reason { p.flash.error { "Disabled: " (reason) } }
             @if let Some(until) = e.previous_secret_expires_at { p.muted { "The previous secret signs too until " (when(until)) "." } }
             div.actions {
-                form method="post" action={ (base) "/test" } { (csrf_field(viewer)) button type="submit" { "Send a test" } }
+                form method="post" action={ (base) "/test" } {
+                    (csrf_field(viewer))
+                    label { "Test event "
+                        select name="event_type" {
+                            @for info in test_types() {
+                                option value=(info.name) title=(info.description) selected[info.event_type == EventType::WebhookTest] { (info.name) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Send a test" }
+                }
                 @if e.active {
                     form method="post" action={ (base) "/disable" } { (csrf_field(viewer)) button.secondary type="submit" { "Disable" } }
                 } @else {
@@ -419,6 +429,20 @@ pub(super) async fn edit(
     Ok(Redirect::to(&format!("/admin/webhooks/{id}?done=saved")).into_response())
 }
 
+/// The types a test can send: `webhook.test` first (the default), then the catalog's.
+fn test_types() -> impl Iterator<Item = &'static EventTypeInfo> {
+    let default = EventType::CATALOG
+        .iter()
+        .filter(|i| i.event_type == EventType::WebhookTest);
+    default.chain(
+        EventType::CATALOG
+            .iter()
+            .filter(|i| i.event_type != EventType::WebhookTest),
+    )
+}
+
+/// Sends the chosen type's example (`webhook.test` when none is chosen) to this endpoint
+/// only, whatever it subscribes to.
 pub(super) async fn send_test(
     Extension(db): Extension<TenantDb>,
     Path(id): Path<String>,
@@ -426,7 +450,12 @@ pub(super) async fn send_test(
 ) -> Result<Response, PageError> {
     let id = endpoint_id(&id)?;
     admin(&form.viewer, &format!("/admin/webhooks/{id}"))?;
-    resend::send_test(&db, &id, None).await?;
+    let event_type = match form.text("event_type") {
+        "" => EventType::WebhookTest,
+        name => EventType::parse(name)
+            .map_err(|_| PageError::BadRequest("no such event type".to_owned()))?,
+    };
+    resend::send_test_of(&db, &id, event_type, None).await?;
     Ok(Redirect::to(&format!("/admin/webhooks/{id}?done=test")).into_response())
 }
 
