@@ -174,7 +174,7 @@ impl Receiver {
     }
 
     /// A plain-HTTP receiver on `127.0.0.1:<ephemeral>` (what a developer runs on their
-    /// own machine), answering 200 by default.
+    /// own machine), answering 200 by default. It has no CA file.
     pub async fn http() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("mobieus-receiver-")

@@ -97,7 +97,8 @@ is printed at start; it is kept, per --url, in the user's config dir
 ($XDG_CONFIG_HOME/mobieus/ or ~/.config/mobieus/, mode 0600), so it stays the same from run to
 run; --secret uses another one for this run.
 
-Only events committed after it starts are forwarded. When the connection drops or the server
+Only events committed after it starts are forwarded. A server that cannot be reached at start,
+or that refuses the key or the --events (401, 403, 400), stops it with the server's reason. When the connection drops or the server
 restarts, it reconnects (waiting as the server's retry: asks, then longer) and resumes after the
 last event it forwarded, so none is skipped or sent twice. A forward that fails (an answer other
 than 2xx, no connection, no answer within 15 s) is tried 4 times over about 10 s, then reported

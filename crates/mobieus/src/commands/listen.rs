@@ -16,6 +16,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use url::Host;
 
 /// The waits between the tries of one forward: 4 tries over about 10 s.
 const FORWARD_WAITS: [Duration; 3] = [
@@ -270,21 +271,27 @@ fn forward_url(text: &str) -> Result<Url> {
 }
 
 /// A client builder that resolves `localhost` and `*.localhost` to loopback itself (RFC
-/// 6761), as browsers do and glibc does not, and follows no redirect (as the worker).
+/// 6761), as browsers do and glibc does not, sends what goes to this machine through no
+/// proxy, and follows no redirect (as the worker).
 fn client_for(url: &Url) -> reqwest::ClientBuilder {
     let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-    if let Some(host) = url.host_str() {
-        let name = host.trim_end_matches('.').to_ascii_lowercase();
-        if name == "localhost" || name.ends_with(".localhost") {
-            // Port 0: the URL's port is used.
-            builder = builder.resolve_to_addrs(
-                host,
-                &[
-                    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-                    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
-                ],
-            );
+    match url.host() {
+        Some(Host::Domain(host)) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
+                // Port 0: the URL's port is used.
+                builder = builder.no_proxy().resolve_to_addrs(
+                    host,
+                    &[
+                        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+                        SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
+                    ],
+                );
+            }
         }
+        Some(Host::Ipv4(ip)) if ip.is_loopback() => builder = builder.no_proxy(),
+        Some(Host::Ipv6(ip)) if ip.is_loopback() => builder = builder.no_proxy(),
+        _ => {}
     }
     builder
 }
