@@ -2,16 +2,14 @@
 //! and keep what a person debugging the endpoint needs (the headers as sent, the status,
 //! the start of the answer, or what failed on the network).
 
+use crate::headers::AttemptHeaders;
 use mobieus_core::delivery::Outcome;
 use mobieus_domain::time::Timestamp;
 use mobieus_domain::webhook::WebhookUrl;
-use mobieus_domain::webhook::{SentHeaders, WebhookSecret, sign};
+use mobieus_domain::webhook::{SentHeaders, WebhookSecret};
 use mobieus_store::{ClaimedDelivery, NewAttempt};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::HeaderValue;
 use std::time::{Duration, Instant};
-
-/// Who is calling, as receivers see it.
-const AGENT: &str = concat!("mobieus-webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// How long the start of an answer's body is waited for, once its status is in.
 const EXCERPT_WAIT: Duration = Duration::from_secs(1);
@@ -71,7 +69,16 @@ pub(crate) async fn send(
             return (attempt, failed);
         }
     };
-    let headers = match headers(claimed, target, payload, number, started_at) {
+    let delivery_id = claimed.id.to_string();
+    let signed = AttemptHeaders {
+        event_id: &claimed.event_id,
+        event_type: &payload.event_type,
+        delivery_id: &delivery_id,
+        number,
+        current: &target.current,
+        previous: target.previous.as_ref(),
+    };
+    let headers = match signed.build(&payload.body, started_at) {
         Ok(h) => h,
         Err(why) => {
             attempt.error = Some(why);
@@ -119,65 +126,6 @@ pub(crate) async fn send(
     };
     attempt.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     (attempt, outcome)
-}
-
-/// The request headers of one attempt, signatures made now over the exact body. The
-/// names are static and the event's values shared by its deliveries, so a request's
-/// headers cost few copies; a value that is not a valid header (never, from this
-/// engine's ids and types) fails the attempt with why.
-fn headers(
-    claimed: &ClaimedDelivery,
-    target: &Target,
-    payload: &Payload,
-    number: u32,
-    now: Timestamp,
-) -> Result<HeaderMap, String> {
-    let ts = now.millis().div_euclid(1000);
-    let sig = sign(
-        &claimed.event_id,
-        ts,
-        &payload.body,
-        &target.current,
-        target.previous.as_ref(),
-    );
-    let value = |v: String| {
-        HeaderValue::try_from(v).map_err(|_| "a request header value is not valid".to_owned())
-    };
-    let event_id = HeaderValue::from_str(&claimed.event_id)
-        .map_err(|_| "the event id is not a valid header value".to_owned())?;
-    let mut h = HeaderMap::with_capacity(16);
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(USER_AGENT, HeaderValue::from_static(AGENT));
-    h.insert(
-        HeaderName::from_static("mobieus-signature"),
-        value(sig.mobieus_signature)?,
-    );
-    h.insert(
-        HeaderName::from_static("mobieus-event"),
-        payload.event_type.clone(),
-    );
-    h.insert(
-        HeaderName::from_static("mobieus-event-id"),
-        event_id.clone(),
-    );
-    h.insert(
-        HeaderName::from_static("mobieus-delivery-id"),
-        value(claimed.id.to_string())?,
-    );
-    h.insert(
-        HeaderName::from_static("mobieus-attempt"),
-        HeaderValue::from(number),
-    );
-    h.insert(HeaderName::from_static("webhook-id"), event_id);
-    h.insert(
-        HeaderName::from_static("webhook-timestamp"),
-        HeaderValue::from(ts),
-    );
-    h.insert(
-        HeaderName::from_static("webhook-signature"),
-        value(sig.webhook_signature)?,
-    );
-    Ok(h)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare from webhook receivers and is

@@ -4,11 +4,13 @@
 
 mod attempt;
 mod client;
+mod headers;
 mod metrics;
 mod outcomes;
 mod targets;
 mod worker;
 
 pub use client::{ClientSettings, DeliveryError, build as build_client, install_crypto};
+pub use headers::AttemptHeaders;
 pub use metrics::DeliveryMetrics;
 pub use worker::{RunSummary, Worker, WorkerConfig};

@@ -210,6 +210,11 @@ impl Background {
             .into_owned()
     }
 
+    /// What it printed on stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        self.read("stdout")
+    }
+
     /// What it printed on stderr so far.
     pub fn stderr_so_far(&self) -> String {
         self.read("stderr")
@@ -276,7 +281,12 @@ impl ServeProcess {
 
     /// Like [`ServeProcess::start`], with extra `serve` arguments.
     pub fn start_with(cli: &Cli, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let port = crate::free_port();
+        Self::start_on(cli, crate::free_port(), args, env)
+    }
+
+    /// Like [`ServeProcess::start_with`], on a given port (to restart a server where its
+    /// clients expect it).
+    pub fn start_on(cli: &Cli, port: u16, args: &[&str], env: &[(&str, &str)]) -> Self {
         let listen = format!("127.0.0.1:{port}");
         let mut all = vec!["serve", "--listen", &listen];
         all.extend_from_slice(args);

@@ -115,6 +115,8 @@ struct Shared {
 #[derive(Debug)]
 pub struct Receiver {
     addr: SocketAddr,
+    /// `https`, or `http` for a plain receiver.
+    scheme: &'static str,
     shared: Arc<Shared>,
     dir: tempfile::TempDir,
     server: JoinHandle<()>,
@@ -164,11 +166,31 @@ impl Receiver {
         let tcp = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
-        let addr = tcp.local_addr().expect("local address");
         let listener = TlsListener {
             tcp,
             tls: TlsAcceptor::from(Arc::new(config)),
         };
+        Self::serve(listener, "https", dir)
+    }
+
+    /// A plain-HTTP receiver on `127.0.0.1:<ephemeral>` (what a developer runs on their
+    /// own machine), answering 200 by default. It has no CA file.
+    pub async fn http() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("mobieus-receiver-")
+            .tempdir()
+            .expect("a temp dir for the receiver");
+        let tcp = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        Self::serve(tcp, "http", dir)
+    }
+
+    fn serve<L>(listener: L, scheme: &'static str, dir: tempfile::TempDir) -> Self
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
+        let addr = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared {
             received: Mutex::default(),
             queued: Mutex::default(),
@@ -187,20 +209,21 @@ impl Receiver {
         });
         Self {
             addr,
+            scheme,
             shared,
             dir,
             server,
         }
     }
 
-    /// `https://127.0.0.1:<port><path>`.
+    /// `https://127.0.0.1:<port><path>` (`http://` for [`Receiver::http`]).
     pub fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.addr.port())
+        format!("{}://127.0.0.1:{}{path}", self.scheme, self.addr.port())
     }
 
     /// `https://localhost:<port><path>`: the same receiver, reached by name.
     pub fn url_by_name(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.addr.port())
+        format!("{}://localhost:{}{path}", self.scheme, self.addr.port())
     }
 
     pub fn port(&self) -> u16 {

@@ -70,6 +70,10 @@ pub enum Command {
     /// Manage the admins who log in to a tenant's web console.
     #[command(subcommand)]
     Admin(AdminCmd),
+    /// Forward a forum's live events to a URL on this machine, signed as real webhook
+    /// deliveries are, to develop and test a receiver locally.
+    #[command(long_about = LISTEN_ABOUT)]
+    Listen(ListenArgs),
     /// Write a consistent snapshot of every database (and master.key, when kept in the data
     /// dir) to a new directory, while servers and workers run; restore by using it as
     /// --data-dir.
@@ -78,6 +82,68 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: std::path::PathBuf,
     },
+}
+
+const LISTEN_ABOUT: &str = "\
+Forward a forum's live events to a URL on this machine, signed as real webhook deliveries are,
+to develop and test a receiver locally.
+
+It reads the event stream (GET /api/v1/events/stream, with a key holding events:read) and POSTs
+each event to --forward-to as the webhook worker would: the same body bytes (the feed's JSON),
+the same headers (Mobieus-Signature, Mobieus-Event, Mobieus-Event-Id, Mobieus-Delivery-Id,
+Mobieus-Attempt, and the Standard Webhooks webhook-id, webhook-timestamp, webhook-signature),
+signed with a local signing secret, so a receiver's verification code runs unchanged. The secret
+is printed at start; it is kept, per --url, in the user's config dir
+($XDG_CONFIG_HOME/mobieus/ or ~/.config/mobieus/, mode 0600), so it stays the same from run to
+run; --secret uses another one for this run.
+
+Only events committed after it starts are forwarded. A server that cannot be reached at start,
+or that refuses the key or the --events (401, 403, 400), stops it with the server's reason. When the connection drops or the server
+restarts, it reconnects (waiting as the server's retry: asks, then longer) and resumes after the
+last event it forwarded, so none is skipped or sent twice. A forward that fails (an answer other
+than 2xx, no connection, no answer within 15 s) is tried 4 times over about 10 s, then reported
+as failed on its line, and the stream moves on to the next event.
+
+--forward-to may be on loopback or a private address: this runs on your own machine, so the
+server's rules for where webhooks may go do not apply to it. Redirects are not followed, as
+for real deliveries. localhost and *.localhost names are resolved to loopback by this command
+itself, so --url http://demo.localhost:8080 works without any DNS setup. HTTPS servers and
+targets are checked against the system's root certificates.
+
+It opens no store: --data-dir, --master-key and --database-url do not apply to it.";
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// The forum's address, such as https://forum.example.org (the tenant is chosen by its host).
+    #[arg(long, env = "MOBIEUS_URL", value_name = "URL")]
+    pub url: String,
+    /// An API key with the events:read scope; prefer the environment variable to the flag.
+    #[arg(long, env = "MOBIEUS_API_KEY", hide_env_values = true, value_name = "KEY",
+          value_parser = |s: &str| Ok::<_, std::convert::Infallible>(SecretText(s.to_owned())))]
+    pub key: SecretText,
+    /// Where to POST each event: an http:// or https:// URL, such as http://localhost:3000/hook.
+    #[arg(long, value_name = "URL")]
+    pub forward_to: String,
+    /// Forward only these event types (comma-separated), such as post.created,user.joined.
+    #[arg(long, value_delimiter = ',', value_name = "T1,T2")]
+    pub events: Vec<String>,
+    /// Also print each event's JSON, on its own line after the event's line.
+    #[arg(long)]
+    pub print_json: bool,
+    /// Sign with this whsec_… secret instead of the one kept for --url (which is left as it is).
+    #[arg(long, value_name = "WHSEC",
+          value_parser = |s: &str| Ok::<_, std::convert::Infallible>(SecretText(s.to_owned())))]
+    pub secret: Option<SecretText>,
+}
+
+/// A secret given on the command line: its `Debug` shows none of it.
+#[derive(Clone)]
+pub struct SecretText(pub String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(…)")
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,8 @@
 //! running it again adds nothing), mints a fresh read-only key (revoking the one the
 //! previous run printed), registers a webhook to a loopback receiver that checks every
 //! signature (replacing the previous run's), sends it a test event, prints where to
-//! look, and serves with the delivery worker.
+//! look (and a `mobieus listen` line to forward events to a receiver of one's own), and
+//! serves with the delivery worker.
 
 use super::demo_receiver::{self, Receiver};
 use super::{serve, worker};
@@ -71,7 +72,7 @@ pub async fn run(store: Store, data_dir: &std::path::Path, mut args: ServeArgs) 
     let admin_password = demo_admin(&db).await?;
     let key = minted.secret.expose();
     println!(
-        "\nmobieus demo is running.\n\n  Forum:         http://demo.localhost:{port}/\n  Admin login:   http://demo.localhost:{port}/login  username {DEMO_ADMIN}, password {admin_password}\n                 (a new password each run)\n  API reference: http://demo.localhost:{port}/api/docs\n  Event feed:    curl -H 'Authorization: Bearer {key}' http://demo.localhost:{port}/api/v1/events\n\n  Read-only API key: {key}\n  (scopes {}; each run mints a new one and revokes the last)\n\n  Webhook endpoint {endpoint} -> {} (every event; a test event is on its way).\n  Make an event and watch it arrive, signed:\n    mobieus --data-dir {} forum --tenant demo thread create --author bob --title Hello --body 'Hi from the CLI'\n\nPress Ctrl-C to stop.\n",
+        "\nmobieus demo is running.\n\n  Forum:         http://demo.localhost:{port}/\n  Admin login:   http://demo.localhost:{port}/login  username {DEMO_ADMIN}, password {admin_password}\n                 (a new password each run)\n  API reference: http://demo.localhost:{port}/api/docs\n  Event feed:    curl -H 'Authorization: Bearer {key}' http://demo.localhost:{port}/api/v1/events\n\n  Read-only API key: {key}\n  (scopes {}; each run mints a new one and revokes the last)\n\n  Webhook endpoint {endpoint} -> {} (every event; a test event is on its way).\n  Make an event and watch it arrive, signed:\n    mobieus --data-dir {} forum --tenant demo thread create --author bob --title Hello --body 'Hi from the CLI'\n\n  Receive the events on your own machine, signed as webhooks are (see `mobieus listen --help`):\n    mobieus listen --url http://demo.localhost:{port} --key {key} --forward-to http://localhost:3000/hook\n\nPress Ctrl-C to stop.\n",
         minted.record.scopes.to_list(),
         receiver.url(),
         data_dir.display(),

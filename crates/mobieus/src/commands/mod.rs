@@ -5,6 +5,7 @@ mod demo;
 mod demo_receiver;
 mod forum;
 mod key;
+mod listen;
 mod serve;
 mod tenant;
 mod worker;
@@ -17,6 +18,10 @@ use mobieus_store::{Store, StoreConfig, TenantDb};
 use serde::Serialize;
 
 pub async fn run(cli: Cli) -> Result {
+    // A client of a server, anywhere: it opens no store.
+    if let Command::Listen(args) = cli.command {
+        return listen::run(args).await;
+    }
     // A server that may not start says so before it opens or creates anything.
     if let Command::Serve(args) | Command::Demo(args) = &cli.command {
         serve::front(args)?;
@@ -41,6 +46,7 @@ pub async fn run(cli: Cli) -> Result {
         Command::Forum(args) => forum::run(&store, args).await,
         Command::Admin(cmd) => admin::run(&store, cmd).await,
         Command::Backup { out } => backup(&store, &out).await,
+        Command::Listen(args) => listen::run(args).await,
     }
 }
 
