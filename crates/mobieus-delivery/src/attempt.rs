@@ -162,7 +162,7 @@ async fn excerpt(response: &mut reqwest::Response) -> Option<String> {
 
 /// A network failure in one line: reqwest's message and each cause under it (the SSRF
 /// guard's refusal among them), never a header or a secret.
-fn describe(e: &reqwest::Error) -> String {
+pub fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "timed out".to_owned();
     }

@@ -10,6 +10,7 @@ mod outcomes;
 mod targets;
 mod worker;
 
+pub use attempt::describe as describe_error;
 pub use client::{ClientSettings, DeliveryError, build as build_client, install_crypto};
 pub use headers::AttemptHeaders;
 pub use metrics::DeliveryMetrics;

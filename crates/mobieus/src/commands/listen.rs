@@ -88,10 +88,10 @@ pub async fn run(args: ListenArgs) -> Result {
                 return Err(CliError::Io(format!(
                     "cannot reach {}: {}",
                     origin(&base),
-                    describe(&e)
+                    mobieus_delivery::describe_error(&e)
                 )));
             }
-            Err(e) => describe(&e),
+            Err(e) => mobieus_delivery::describe_error(&e),
             Ok(response) if response.status().is_success() => {
                 if !ready {
                     println!("Ready. Signing secret: {}", forwarder.secret.expose());
@@ -231,7 +231,7 @@ impl Forwarder {
                     return Ok((response.status().as_u16(), tries));
                 }
                 Ok(response) => format!("answered {}", response.status().as_u16()),
-                Err(e) => describe(&e),
+                Err(e) => mobieus_delivery::describe_error(&e),
             };
             let Some(wait) = FORWARD_WAITS.get(tries as usize - 1) else {
                 return Err((why, tries));
@@ -412,24 +412,6 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .parse()
         .ok()?;
     Some(Duration::from_secs(secs.min(300)))
-}
-
-/// A network failure on one line, with its causes (never a header, so never the key).
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timed out".to_owned();
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// The time now, for a line.
