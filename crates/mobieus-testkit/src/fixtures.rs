@@ -18,6 +18,23 @@ pub async fn event_types(db: &TenantDb) -> Vec<String> {
         .collect()
 }
 
+/// Every event of a tenant's feed, oldest first, as the store holds them.
+pub async fn feed(db: &TenantDb) -> Vec<mobieus_store::StoredEvent> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = db
+            .events_page(&mobieus_store::EventFilter::default(), after, 100)
+            .await
+            .expect("read the feed");
+        out.extend(page.items);
+        match page.next_after {
+            Some(next) => after = next,
+            None => return out,
+        }
+    }
+}
+
 /// `Actor::Username(username)`.
 pub fn actor(username: &str) -> Actor {
     Actor::Username(Username::parse(username).expect("a valid username"))

@@ -7,7 +7,7 @@
     reason = "test helpers: a failed setup stops the test with its message"
 )]
 
-use mobieus_store::{EventFilter, TenantDb};
+use mobieus_store::TenantDb;
 use mobieus_testkit::{TestApp, encode, fixtures};
 use serde_json::Value;
 use std::time::Duration;
@@ -21,28 +21,11 @@ fn ids(items: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// Every stored event of a tenant, oldest first, as the store holds them.
-async fn stored(db: &TenantDb) -> Vec<mobieus_store::StoredEvent> {
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = db
-            .events_page(&EventFilter::default(), after, 100)
-            .await
-            .expect("events page");
-        out.extend(page.items);
-        match page.next_after {
-            Some(next) => after = next,
-            None => return out,
-        }
-    }
-}
-
 /// A tenant with exactly `n >= 4` events and a key that reads them.
 async fn feed_of(app: &TestApp, n: usize) -> (TenantDb, String) {
     let db = app.tenant("alpha").await;
     fixtures::small_forum(&db, n - 4).await;
-    assert_eq!(stored(&db).await.len(), n);
+    assert_eq!(fixtures::feed(&db).await.len(), n);
     (db, app.key("alpha", "events:read", 100_000).await)
 }
 
@@ -70,7 +53,7 @@ async fn the_feed_is_an_envelope_of_events_oldest_first() {
 
     let items = r.items();
     assert_eq!(items.len(), 10);
-    let want = stored(&db).await;
+    let want = fixtures::feed(&db).await;
     for (item, stored) in items.iter().zip(&want) {
         let as_stored: Value = serde_json::from_str(&stored.json).expect("stored JSON");
         assert_eq!(
@@ -141,7 +124,11 @@ async fn a_cursor_walk_returns_every_event_once_in_order() {
     let (db, key) = feed_of(&app, 50).await;
     let (walked, pages) = app.walk(HOST, "/api/v1/events?limit=2", &key).await;
     assert_eq!(pages, 25);
-    let want: Vec<String> = stored(&db).await.into_iter().map(|e| e.id).collect();
+    let want: Vec<String> = fixtures::feed(&db)
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     assert_eq!(
         ids(&walked),
         want,
@@ -190,7 +177,11 @@ async fn a_cursor_walk_while_events_arrive_still_returns_each_once() {
             }
         })
         .await;
-    let want: Vec<String> = stored(&db).await.into_iter().map(|e| e.id).collect();
+    let want: Vec<String> = fixtures::feed(&db)
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     assert_eq!(want.len(), 12 + 20);
     let got = ids(&walked);
     let mut unique = got.clone();

@@ -11,29 +11,12 @@
 
 use mobieus_core::tenants;
 use mobieus_domain::tenant::TenantSlug;
-use mobieus_store::{EventFilter, StoredEvent, TenantDb};
+use mobieus_store::TenantDb;
 use mobieus_testkit::{TestApp, fixtures};
 use std::time::Duration;
 
 const HOST: &str = "alpha.localhost";
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Every event of the feed, oldest first, as the store holds them.
-async fn stored(db: &TenantDb) -> Vec<StoredEvent> {
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = db
-            .events_page(&EventFilter::default(), after, 100)
-            .await
-            .expect("events page");
-        out.extend(page.items);
-        match page.next_after {
-            Some(next) => after = next,
-            None => return out,
-        }
-    }
-}
 
 async fn setup(app: &TestApp, replies: usize) -> (TenantDb, String) {
     let db = app.tenant("alpha").await;
@@ -52,7 +35,7 @@ async fn open(app: &TestApp, path: &str, key: &str) -> mobieus_testkit::sse::Sse
 async fn the_backlog_then_live_events_come_in_feed_order_with_no_gap_or_duplicate() {
     let app = TestApp::start().await;
     let (db, key) = setup(&app, 6).await;
-    let before = stored(&db).await.len();
+    let before = fixtures::feed(&db).await.len();
     let mut stream = open(&app, "/api/v1/events/stream?from=start", &key).await;
     // Events commit while the stream sends the backlog and switches to live.
     let writer = {
@@ -68,7 +51,7 @@ async fn the_backlog_then_live_events_come_in_feed_order_with_no_gap_or_duplicat
     };
     let got = stream.events(before + 60, WAIT).await;
     writer.await.unwrap();
-    let feed = stored(&db).await;
+    let feed = fixtures::feed(&db).await;
     assert_eq!(feed.len(), before + 60);
     for (m, e) in got.iter().zip(&feed) {
         assert_eq!(m.id.as_deref(), Some(e.id.as_str()));
@@ -100,7 +83,7 @@ async fn without_a_cursor_the_stream_starts_with_the_next_event() {
 async fn last_event_id_resumes_after_that_event_and_wins_over_after() {
     let app = TestApp::start().await;
     let (db, key) = setup(&app, 4).await;
-    let feed = stored(&db).await;
+    let feed = fixtures::feed(&db).await;
     let (first, third) = (&feed[0].id, &feed[2].id);
     let path = format!("/api/v1/events/stream?after={first}");
     let mut resumed = app
@@ -127,7 +110,7 @@ async fn a_type_filter_sends_only_those_types() {
         &key,
     )
     .await;
-    let posts: Vec<_> = stored(&db)
+    let posts: Vec<_> = fixtures::feed(&db)
         .await
         .into_iter()
         .filter(|e| e.event_type == "post.created")
