@@ -30,3 +30,17 @@ pub fn available(program: &str, test: &str) -> bool {
     );
     false
 }
+
+/// The code of the block marked `data-snippet="NAME"` in a served guide page's HTML, with
+/// the page's escapes undone: what a reader copies.
+pub fn snippet(page: &str, name: &str) -> String {
+    let marker = format!("data-snippet=\"{name}\">");
+    let at = page.find(&marker).expect("the snippet on the page") + marker.len();
+    let code = &page[at..];
+    code[..code.find("</code></pre>").expect("the snippet's end")]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}

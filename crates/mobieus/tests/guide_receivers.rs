@@ -15,20 +15,11 @@ use std::time::{Duration, Instant};
 
 const HOST: &str = "alpha.localhost";
 
-/// The code of the block marked `data-snippet="NAME"` on the served quickstart page, with
-/// the page's HTML escapes undone.
+/// The code of the block marked `data-snippet="NAME"` on the served quickstart page.
 async fn snippet(app: &TestApp, name: &str) -> String {
     let page = app.get(HOST, "/know/api-webhooks-quickstart", None).await;
     page.assert_status(200);
-    let marker = format!("data-snippet=\"{name}\">");
-    let at = page.text.find(&marker).expect("the snippet on the page") + marker.len();
-    let code = &page.text[at..];
-    code[..code.find("</code></pre>").unwrap()]
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    tools::snippet(&page.text, name)
 }
 
 /// A receiver process and the lines it prints.

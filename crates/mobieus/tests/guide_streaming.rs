@@ -16,8 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The code of the block marked `data-snippet="NAME"` on the served page, with the
-/// page's HTML escapes undone.
+/// The code of the block marked `data-snippet="NAME"` on the served streaming guide.
 async fn snippet(port: u16, name: &str) -> String {
     let page = client()
         .get(format!("http://127.0.0.1:{port}/know/api-streaming"))
@@ -25,16 +24,7 @@ async fn snippet(port: u16, name: &str) -> String {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    let text = page.text().await.unwrap();
-    let marker = format!("data-snippet=\"{name}\">");
-    let at = text.find(&marker).expect("the snippet on the page") + marker.len();
-    let code = &text[at..];
-    code[..code.find("</code></pre>").unwrap()]
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    tools::snippet(&page.text().await.unwrap(), name)
 }
 
 /// `mobieus serve` on a fixed port, so it can be started again where clients look.
