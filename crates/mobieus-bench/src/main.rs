@@ -13,6 +13,7 @@ mod pg;
 mod receiver;
 mod report;
 mod scenarios;
+mod stream_clients;
 mod sys;
 
 use clap::{Parser, ValueEnum};
@@ -75,6 +76,9 @@ enum Backend {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    if std::env::var_os(stream_clients::ROLE).is_some() {
+        return stream_clients::main();
+    }
     let args = Args::parse();
     if args.workers.is_some_and(|n| n > 0) && args.backend != Backend::Postgres {
         eprintln!(

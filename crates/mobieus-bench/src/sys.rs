@@ -41,7 +41,11 @@ pub fn written_bytes() -> u64 {
 }
 
 fn status_kib(field: &str) -> Option<u64> {
-    let status = read_proc("/proc/self/status")?;
+    kib_in(&read_proc("/proc/self/status")?, field)
+}
+
+/// A `/proc/*/status` field given in kB.
+fn kib_in(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
         .find(|l| l.starts_with(field))?
@@ -54,6 +58,12 @@ fn status_kib(field: &str) -> Option<u64> {
 /// Resident memory now, MB.
 pub fn rss_mb() -> f64 {
     status_kib("VmRSS:").unwrap_or(0) as f64 / 1024.0
+}
+
+/// Resident memory of process `pid` now, MB; `None` when it cannot be read.
+pub fn rss_mb_of(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(kib_in(&status, "VmRSS:")? as f64 / 1024.0)
 }
 
 /// CPU time (user + system) this process has used.

@@ -210,12 +210,7 @@ impl TestApp {
             .local_addr()
             .expect("local address of the listener");
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<mobieus_web::serving::Peer>(),
-            )
-            .await
-            {
+            if let Err(e) = mobieus_web::serving::serve_plain(listener, app).await {
                 eprintln!("test server stopped: {e}");
             }
         });

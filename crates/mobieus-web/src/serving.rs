@@ -4,8 +4,10 @@
 
 use crate::AppState;
 use crate::problem::ApiError;
-use axum::extract::{ConnectInfo, Request, State, connect_info::Connected};
+use axum::extract::connect_info::{Connected, IntoMakeServiceWithConnectInfo};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
+use axum::middleware::AddExtension;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
@@ -48,8 +50,8 @@ impl Transport {
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
 
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+impl Connected<IncomingStream<'_, PlainListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, PlainListener>) -> Self {
         Peer(*stream.remote_addr())
     }
 }
@@ -89,6 +91,70 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
     Ok(Arc::new(config))
 }
 
+/// Every connection's small writes leave at once (`TCP_NODELAY`): with Nagle's algorithm
+/// a stream's next message, written while the client has not yet acknowledged the last,
+/// would wait for the client's delayed acknowledgement, up to 40 ms.
+fn no_delay(tcp: &TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+    }
+}
+
+/// A listener of plain HTTP connections.
+#[derive(Debug)]
+pub struct PlainListener(TcpListener);
+
+impl PlainListener {
+    pub fn new(tcp: TcpListener) -> Self {
+        Self(tcp)
+    }
+}
+
+impl Listener for PlainListener {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (tcp, peer) = Listener::accept(&mut self.0).await;
+        no_delay(&tcp);
+        (tcp, peer)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// A node's router, served on listener `L`: every connection shares the one router (built
+/// once: serving a `Router` as is would rebuild its route table for each connection, 37 KB
+/// each), and the handlers see the peer's address (the login throttle counts by it;
+/// behind a proxy, only the proxy's requests are answered).
+pub type Served<L> = axum::serve::Serve<
+    L,
+    IntoMakeServiceWithConnectInfo<axum::Router, Peer>,
+    AddExtension<axum::Router, ConnectInfo<Peer>>,
+>;
+
+/// Serves `app` over plain HTTP.
+pub fn serve_plain(listener: TcpListener, app: axum::Router) -> Served<PlainListener> {
+    axum::serve(
+        PlainListener::new(listener),
+        app.into_make_service_with_connect_info::<Peer>(),
+    )
+}
+
+/// Serves `app` over HTTPS.
+pub fn serve_tls(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+) -> std::io::Result<Served<TlsListener>> {
+    Ok(axum::serve(
+        TlsListener::new(listener, config)?,
+        app.into_make_service_with_connect_info::<Peer>(),
+    ))
+}
+
 /// A listener that hands out connections once their TLS handshake is done. Handshakes run
 /// in tasks of their own, so a slow or silent client holds up no one else.
 #[derive(Debug)]
@@ -115,6 +181,7 @@ impl TlsListener {
                 if tx.is_closed() {
                     break;
                 }
+                no_delay(&stream);
                 let (acceptor, ready) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -191,6 +258,17 @@ pub(crate) async fn enforce(State(state): State<AppState>, req: Request, next: N
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test")]
     use super::*;
+
+    #[tokio::test]
+    async fn plain_connections_send_small_writes_at_once() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut listener = PlainListener::new(tcp);
+        let addr = Listener::local_addr(&listener).unwrap();
+        let client = tokio::spawn(TcpStream::connect(addr));
+        let (accepted, _) = Listener::accept(&mut listener).await;
+        assert!(accepted.nodelay().unwrap());
+        client.await.unwrap().unwrap();
+    }
 
     #[test]
     fn a_proxy_is_trusted_by_its_address_or_its_mapped_form() {

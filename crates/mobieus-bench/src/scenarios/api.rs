@@ -38,7 +38,7 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
         .map_err(err)?;
     let addr = listener.local_addr().map_err(err)?;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = mobieus_web::serving::serve_plain(listener, app).await;
     });
     let span = Duration::from_secs_f64((5.0 * scale).max(1.0));
     let secret = key.secret.expose().to_owned();

@@ -9,7 +9,7 @@ use mobieus_core::url_guard::UrlGuard;
 use mobieus_delivery::DeliveryMetrics;
 use mobieus_domain::ip_range::IpRange;
 use mobieus_store::Store;
-use mobieus_web::serving::{self, Peer, TlsListener, Transport};
+use mobieus_web::serving::{self, Transport};
 use mobieus_web::{RateLimiter, RedisTarget};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -116,9 +116,6 @@ pub(super) async fn serve(
     let feed = store.listen_for_feed();
     let state = mobieus_web::AppState::serving_with(store, guard, transport, limiter, registry);
     let app = mobieus_web::router(state.clone());
-    // The peer's address reaches the handlers (the login throttle counts by it; behind a
-    // proxy, only the proxy's requests are answered).
-    let app = app.into_make_service_with_connect_info::<Peer>();
     let stopped = async move {
         worker::stopped(stop).await;
         // A graceful shutdown waits for every answer to end, and a stream never would.
@@ -126,14 +123,13 @@ pub(super) async fn serve(
     };
     let served = match tls {
         Some(config) => {
-            let listener =
-                TlsListener::new(listener, config).map_err(|e| CliError::Io(e.to_string()))?;
-            axum::serve(listener, app)
+            serving::serve_tls(listener, config, app)
+                .map_err(|e| CliError::Io(e.to_string()))?
                 .with_graceful_shutdown(stopped)
                 .await
         }
         None => {
-            axum::serve(listener, app)
+            serving::serve_plain(listener, app)
                 .with_graceful_shutdown(stopped)
                 .await
         }
