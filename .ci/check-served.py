@@ -44,7 +44,9 @@ with tempfile.TemporaryDirectory() as data:
              "--virtual-time-budget=15000", "--dump-dom", f"{base}/api/docs"],
             capture_output=True, text=True, timeout=120).stdout
         # Text that exists only once Redoc has fetched the document and rendered it.
-        for rendered in ("List events, oldest first.", "/api/v1/posts/{id}", "moderation.thread_unlocked"):
+        # The last: a webhook request's description, from the document's `webhooks` section.
+        for rendered in ("List events, oldest first.", "/api/v1/posts/{id}", "moderation.thread_unlocked",
+                         "the same bytes that were signed"):
             if rendered not in dom:
                 fail(f"/api/docs did not render offline: {rendered!r} missing from the DOM ({len(dom)} bytes)")
         print(f"/api/docs rendered offline by Redoc: {len(dom)} bytes of DOM")

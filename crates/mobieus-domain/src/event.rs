@@ -199,9 +199,12 @@ impl fmt::Debug for EventId {
 }
 
 /// A post's state before an edit (Stripe's `previous_attributes`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreviousPost {
+    /// The body before the edit.
     pub body: String,
+    /// When the body before this one was edited; `null` when it was the first.
+    #[schema(required = true)]
     pub edited_at: Option<Timestamp>,
 }
 

@@ -147,3 +147,38 @@ pub async fn small_forum(db: &TenantDb, replies: usize) -> SmallForum {
         replies: posts,
     }
 }
+
+/// One event of every type the feed holds, each through its use case, in the catalog's
+/// order (`user.joined` … `moderation.thread_unlocked`), and a few more along the way:
+/// members `eve` (who leaves), `fay`, moderator `gus`; reasons given and not.
+pub async fn every_event_type(db: &TenantDb) {
+    join(db, "eve").await;
+    forum::leave(db, &actor("eve")).await.expect("leave");
+    join(db, "fay").await;
+    join_as(db, "gus", Role::Moderator).await;
+    let opening = open_thread(db, "fay", "Everything", "the first post").await;
+    let thread = opening.thread_id;
+    edit(db, opening.id, "fay", "the first post, edited").await;
+    let second = reply(db, thread, "fay", "a reply").await;
+    forum::delete_post(db, second.id, &actor("fay"))
+        .await
+        .expect("delete post");
+    let reason = Reason::parse("spam").expect("a valid reason");
+    ban(db, "fay", "gus", Some("spam")).await;
+    forum::unban(
+        db,
+        &Username::parse("fay").expect("a valid username"),
+        &actor("gus"),
+        None,
+    )
+    .await
+    .expect("unban");
+    let third = reply(db, thread, "fay", "another reply").await;
+    forum::remove_post(db, third.id, &actor("gus"), Some(&reason))
+        .await
+        .expect("remove post");
+    lock(db, thread, "gus").await;
+    forum::unlock_thread(db, thread, &actor("gus"), Some(&reason))
+        .await
+        .expect("unlock thread");
+}

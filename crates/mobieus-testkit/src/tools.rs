@@ -11,8 +11,23 @@ pub const REQUIRE_TOOLS_VAR: &str = "MOBIEUS_TEST_REQUIRE_TOOLS";
 /// Whether `program` can be run (`program --version` succeeds). When it cannot, prints
 /// why `test` skips and answers `false`, or panics when tools are required.
 pub fn available(program: &str, test: &str) -> bool {
+    runs(program, &["--version"], &format!("`{program}`"), test)
+}
+
+/// Whether `python3` can import `module` (a package from PyPI, e.g. `jsonschema`); as
+/// [`available`] otherwise.
+pub fn python_module(module: &str, test: &str) -> bool {
+    runs(
+        "python3",
+        &["-c", &format!("import {module}")],
+        &format!("`python3` with the `{module}` package"),
+        test,
+    )
+}
+
+fn runs(program: &str, args: &[&str], what: &str, test: &str) -> bool {
     let runs = Command::new(program)
-        .arg("--version")
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -22,10 +37,10 @@ pub fn available(program: &str, test: &str) -> bool {
         return true;
     }
     if std::env::var(REQUIRE_TOOLS_VAR).is_ok_and(|v| v == "1") {
-        panic!("{test} needs `{program}`, which cannot be run here ({REQUIRE_TOOLS_VAR}=1)");
+        panic!("{test} needs {what}, which cannot be run here ({REQUIRE_TOOLS_VAR}=1)");
     }
     eprintln!(
-        "skipping {test}: `{program}` is not installed (install it to run this test; \
+        "skipping {test}: {what} is not installed (install it to run this test; \
          {REQUIRE_TOOLS_VAR}=1 makes this a failure, as in CI)"
     );
     false

@@ -11,6 +11,7 @@ mod auth;
 mod body;
 mod docs;
 mod envelope;
+mod event_schemas;
 mod idempotency;
 mod metrics;
 mod openapi;
@@ -52,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/api/openapi.yaml", get(openapi::yaml))
         .route("/api/openapi.json", get(openapi::json))
+        .route("/api/schemas/events", get(event_schemas::index))
+        .route("/api/schemas/events/{file}", get(event_schemas::one))
         .route("/api/docs", get(docs::page))
         .route("/api/docs/init.js", get(docs::init_script))
         .route("/api/docs/redoc.standalone.js", get(docs::redoc_script))

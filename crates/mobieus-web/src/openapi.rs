@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::envelope::{ListMeta, Meta};
+use crate::event_schemas::{self, EventDoc, JsonSchemas};
 use crate::problem::Problem;
 use axum::extract::State;
 use axum::http::header;
@@ -66,6 +67,7 @@ impl Modify for Extras {
             components.add_security_scheme("api_key", SecurityScheme::Http(bearer));
         }
         optional_bodies_are_left_out(doc);
+        doc.webhooks = Some(event_schemas::webhooks());
         let catalog: String = EventType::CATALOG
             .iter()
             .filter(|i| i.event_type.in_feed())
@@ -85,6 +87,13 @@ impl Modify for Extras {
                 "Endpoints that receive every subscribed event as a signed HTTPS request \
                  (`Mobieus-Signature` and the Standard Webhooks `webhook-signature`). \
                  Deliveries are written in the same transaction as their event.",
+            ),
+            tag(
+                "Webhook requests",
+                "What an endpoint receives: one `POST` per event, its body the event's exact \
+                 JSON (each type's schema is also served alone as JSON Schema, listed at \
+                 `/api/schemas/events`), signed in both schemes. Answer with a 2xx status \
+                 quickly; a `410` disables the endpoint, and anything else is tried again.",
             ),
         ]);
     }
@@ -188,32 +197,6 @@ impl ToSchema for EventSelectionDoc {
     }
 }
 
-/// A public event (the body of a feed item and of a webhook request).
-#[derive(ToSchema)]
-#[schema(as = Event)]
-#[expect(dead_code, reason = "documents the shape of the stored event JSON")]
-pub(crate) struct EventDoc {
-    /// Stable id, `evt_…`; also the `webhook-id` of its deliveries.
-    #[schema(example = "evt_01JW3K8Q9Z7M5T2V4X6Y8A0B1C")]
-    id: String,
-    #[schema(value_type = EventTypeName)]
-    r#type: String,
-    /// The API version the event was written with (a date); its shape follows that version.
-    api_version: String,
-    created_at: Timestamp,
-    /// The community's slug.
-    #[schema(example = "acme")]
-    tenant: String,
-    /// The event's payload; its members depend on `type` (see the Events tag).
-    #[schema(value_type = Object)]
-    data: serde_json::Value,
-    /// Present, and `true`, only on a test send of a catalog type to one endpoint
-    /// (`POST /api/v1/webhooks/{id}/test` with `event_type`); such an event is never in
-    /// the feed. Absent on every other event.
-    #[schema(nullable = false)]
-    test: Option<bool>,
-}
-
 /// Paging parameters.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -302,14 +285,18 @@ pub(crate) struct PostListParams {
 pub(crate) struct RenderedSpec {
     yaml: String,
     json: String,
+    /// Each event type's schema alone.
+    pub(crate) schemas: JsonSchemas,
 }
 
 impl RenderedSpec {
     pub(crate) fn render() -> Self {
         let doc = ApiDoc::openapi();
+        let value = serde_json::to_value(&doc).unwrap_or_default();
         Self {
             yaml: doc.to_yaml().unwrap_or_default(),
             json: doc.to_pretty_json().unwrap_or_default(),
+            schemas: JsonSchemas::render(&value),
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::auth::ApiPrincipal;
 use crate::envelope::{List, One, StoredList};
-use crate::openapi::{EventDoc, EventListParams};
+use crate::event_schemas::EventDoc;
+use crate::openapi::EventListParams;
 use crate::path::Path;
 use crate::problem::{ApiError, Problem};
 use crate::query::QueryParams;

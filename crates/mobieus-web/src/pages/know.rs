@@ -69,7 +69,12 @@ fn events_reference() -> String {
          bytes. An event is `{\"id\", \"type\", \"api_version\", \"created_at\", \"tenant\", \"data\"}`: \
          `id` is `evt_` and a ULID (time-ordered), also the `webhook-id` of every delivery; \
          `data` carries what the event is about, so no second call is needed. The examples \
-         below have the members of real events (a test compares them).\n\n",
+         below have the members of real events (a test compares them).\n\n\
+         Each type's exact schema is served as JSON Schema (2020-12) at \
+         `/api/schemas/events/<type>.json`, listed at [`/api/schemas/events`](/api/schemas/events), \
+         and is in the OpenAPI document: the feed's `Event` is a `oneOf` over the types, told \
+         apart by `type`, and its `webhooks` section describes the request each type arrives \
+         in (headers and expected answers).\n\n",
     );
     let Ok(tenant) = TenantSlug::parse("acme") else {
         return md;
@@ -80,7 +85,7 @@ fn events_reference() -> String {
         let pretty = serde_json::to_string_pretty(&event).unwrap_or_else(|_| event.to_json());
         let _ = write!(
             md,
-            "## `{name}` {{#{name}}}\n\n{desc}{only}\n\n```json\n{pretty}\n```\n\n",
+            "## `{name}` {{#{name}}}\n\n{desc}{only} Schema: [`/api/schemas/events/{name}.json`](/api/schemas/events/{name}.json).\n\n```json\n{pretty}\n```\n\n",
             name = info.name,
             desc = info.description,
             only = if info.event_type.in_feed() {
