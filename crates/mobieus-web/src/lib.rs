@@ -26,6 +26,11 @@ mod state;
 mod tenant;
 
 pub use openapi::ApiDoc;
+
+/// The OpenAPI document as the server serves it (`/api/openapi.yaml`, `.json`).
+pub fn openapi_document() -> openapi::RenderedSpec {
+    openapi::RenderedSpec::render()
+}
 pub use rate_limit::{RateLimiter, RedisTarget};
 pub use state::AppState;
 

@@ -282,15 +282,15 @@ pub(crate) struct PostListParams {
 
 /// The document, rendered once.
 #[derive(Debug)]
-pub(crate) struct RenderedSpec {
-    yaml: String,
-    json: String,
+pub struct RenderedSpec {
+    pub yaml: String,
+    pub json: String,
     /// Each event type's schema alone.
     pub(crate) schemas: JsonSchemas,
 }
 
 impl RenderedSpec {
-    pub(crate) fn render() -> Self {
+    pub fn render() -> Self {
         let doc = ApiDoc::openapi();
         let value = serde_json::to_value(&doc).unwrap_or_default();
         Self {

@@ -82,6 +82,13 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: std::path::PathBuf,
     },
+    /// Print the public API's OpenAPI 3.1 document, as served at /api/openapi.yaml (or
+    /// .json): for code generators, without a server.
+    Openapi {
+        /// Print JSON instead of YAML.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 const LISTEN_ABOUT: &str = "\

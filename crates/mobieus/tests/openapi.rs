@@ -457,3 +457,15 @@ fn attribute_scanning_finds_quoted_and_bare_values() {
         is_remote("//cdn.example/x.js") && is_remote("HTTPS://x") && !is_remote("/api/docs/x.js")
     );
 }
+
+#[tokio::test]
+async fn the_cli_prints_the_served_document_without_a_server() {
+    let app = app().await;
+    let (_dir, cli) = mobieus_testkit::cli::Cli::in_temp_dir(env!("CARGO_BIN_EXE_mobieus"));
+    let json = app.get(HOST, "/api/openapi.json", None).await.text;
+    assert_eq!(cli.run(&["openapi", "--json"]).ok(), json);
+    let yaml = app.get(HOST, "/api/openapi.yaml", None).await.text;
+    assert_eq!(cli.run(&["openapi"]).ok(), yaml);
+    // Nothing was opened or created.
+    assert!(!cli.data_dir().exists());
+}

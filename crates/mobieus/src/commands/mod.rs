@@ -22,6 +22,17 @@ pub async fn run(cli: Cli) -> Result {
     if let Command::Listen(args) = cli.command {
         return listen::run(args).await;
     }
+    if let Command::Openapi { json } = cli.command {
+        let doc = mobieus_web::openapi_document();
+        let text = if json { doc.json } else { doc.yaml };
+        return match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+            // A reader that stopped early (`| head`) wanted no more.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(CliError::Io(format!("cannot write the document: {e}")))
+            }
+            _ => Ok(()),
+        };
+    }
     // A server that may not start says so before it opens or creates anything.
     if let Command::Serve(args) | Command::Demo(args) = &cli.command {
         serve::front(args)?;
@@ -47,6 +58,7 @@ pub async fn run(cli: Cli) -> Result {
         Command::Admin(cmd) => admin::run(&store, cmd).await,
         Command::Backup { out } => backup(&store, &out).await,
         Command::Listen(args) => listen::run(args).await,
+        Command::Openapi { .. } => Ok(()),
     }
 }
 
