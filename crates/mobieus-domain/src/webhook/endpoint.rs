@@ -7,11 +7,11 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 
 macro_rules! prefixed_id {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $pattern:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
         #[serde(transparent)]
-        #[schema(value_type = String)]
+        #[schema(value_type = String, pattern = $pattern)]
         pub struct $name(String);
 
         impl $name {
@@ -43,12 +43,14 @@ macro_rules! prefixed_id {
 prefixed_id!(
     /// A webhook endpoint's id, `ep_…`.
     EndpointId,
-    "ep_"
+    "ep_",
+    "^ep_[0-9A-Za-z]{20}$"
 );
 prefixed_id!(
     /// A delivery's id, `dlv_…`: one event to one endpoint, across all its attempts.
     DeliveryId,
-    "dlv_"
+    "dlv_",
+    "^dlv_[0-9A-Za-z]{20}$"
 );
 
 impl EndpointId {
