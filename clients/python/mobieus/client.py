@@ -26,17 +26,38 @@ from mobieus_client.models import (
     Endpoint,
     EndpointWithSecret,
     EventTypeName,
+    ModerationPostRemoved,
+    ModerationThreadLocked,
+    ModerationThreadUnlocked,
+    ModerationUserBanned,
+    ModerationUserUnbanned,
     OneEvent,
+    PostCreated,
+    PostDeleted,
+    PostEdited,
     Problem,
     TestSend,
     UpdateEndpoint,
+    UserJoined,
+    UserLeft,
     WebhookTest,
 )
 from mobieus_client.types import UNSET, Response
 
-# One of the public event types (`PostCreated`, `UserJoined`, …): narrow it with
-# `isinstance`.
-Event = Any
+# A public event: narrow it with `isinstance` (`PostEdited`, `UserJoined`, …). The tests
+# check that it names every type of the API's catalog.
+Event = (
+    UserJoined
+    | UserLeft
+    | PostCreated
+    | PostEdited
+    | PostDeleted
+    | ModerationUserBanned
+    | ModerationUserUnbanned
+    | ModerationPostRemoved
+    | ModerationThreadLocked
+    | ModerationThreadUnlocked
+)
 
 T = TypeVar("T")
 
@@ -60,7 +81,7 @@ def _data(response: Response[Any]) -> Any:
     return parsed
 
 
-def parse_event(event: dict[str, Any]) -> Event:
+def parse_event(event: dict[str, Any]) -> Event | WebhookTest:
     """An event's JSON (a feed item, a stream message, a delivery's body) as its type's
     model; `webhook.test`, which is never in the feed, as `WebhookTest`."""
     if event.get("type") == "webhook.test":

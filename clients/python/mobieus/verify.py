@@ -8,11 +8,12 @@ import json
 import time
 from base64 import b64decode
 from collections.abc import Mapping
-from typing import Any
 
 from standardwebhooks import Webhook
 
-from .client import parse_event
+from mobieus_client.models import WebhookTest
+
+from .client import Event, parse_event
 
 
 class WebhookVerificationError(Exception):
@@ -26,7 +27,7 @@ def verify_webhook(
     *,
     tolerance_seconds: int = 300,
     now: float | None = None,
-) -> Any:
+) -> Event | WebhookTest:
     """Verifies a delivery as received: its raw body bytes, its headers and the endpoint's
     signing secret (`whsec_…`). Both signatures must verify: the Standard Webhooks one
     (`webhook-signature`, by the official `standardwebhooks` library) and

@@ -13,10 +13,12 @@ import socket
 import subprocess
 import threading
 import time
+import typing
 import unittest
+import urllib.request
 from pathlib import Path
 
-from mobieus import Client, MobieusError, WebhookVerificationError, verify_webhook
+from mobieus import Client, Event, MobieusError, WebhookVerificationError, verify_webhook
 from mobieus_client.models import (
     ModerationPostRemoved,
     ModerationThreadLocked,
@@ -111,6 +113,12 @@ class ClientTest(unittest.TestCase):
             if len(seen) == len(everything):
                 stop.set()
         self.assertEqual(seen, everything)
+
+    def test_the_event_union_names_every_type_of_the_catalog(self):
+        with urllib.request.urlopen(f"{self.server['origin']}/api/schemas/events") as r:
+            index = json.load(r)
+        in_feed = {t["type"] for t in index["event_types"] if t["in_feed"]}
+        self.assertEqual({EVERY_TYPE[c] for c in typing.get_args(Event)}, in_feed)
 
     def test_a_refused_request_raises_the_problems_code(self):
         with Client(self.server["origin"], "mc_live_nope") as bad, self.assertRaises(MobieusError) as caught:
