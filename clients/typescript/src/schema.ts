@@ -2935,7 +2935,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3030,7 +3030,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3125,7 +3125,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3220,7 +3220,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3315,7 +3315,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3410,7 +3410,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3505,7 +3505,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3600,7 +3600,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3695,7 +3695,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3790,7 +3790,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**
@@ -3885,7 +3885,7 @@ export interface operations {
                 "Mobieus-Event-Id": string;
                 /**
                  * @description This delivery's id: the event to this endpoint.
-                 * @example dlv_01JW3K8QA0B1C2D3E4F5G6H7J8
+                 * @example dlv_0Vx3kQ9Z7M5T2V4X6Y8A
                  */
                 "Mobieus-Delivery-Id": string;
                 /**

@@ -204,10 +204,13 @@ impl ToSchema for EventDoc {
 
 /// The document's `webhooks`: the request each event type arrives in.
 pub(crate) fn webhooks() -> Paths {
-    let header = |description: &str, example: &str| {
+    let typed = |description: &str, schema: Value, example: &str| {
         json!({ "in": "header", "required": true, "description": description,
-                "schema": { "type": "string" }, "example": example })
+                "schema": schema, "example": example })
     };
+    let header =
+        |description: &str, example: &str| typed(description, json!({ "type": "string" }), example);
+    let event_id = json!({ "type": "string", "pattern": "^evt_[0-9A-Z]{26}$" });
     let parameters = [
         (
             "Mobieus-Signature",
@@ -218,15 +221,17 @@ pub(crate) fn webhooks() -> Paths {
         ),
         (
             "webhook-id",
-            header(
+            typed(
                 "Standard Webhooks: the event id, the same on every attempt (deduplicate on it).",
+                event_id.clone(),
                 "evt_01JW3K8Q9Z7M5T2V4X6Y8A0B1C",
             ),
         ),
         (
             "webhook-timestamp",
-            header(
+            typed(
                 "Standard Webhooks: when the request was signed, Unix seconds.",
+                json!({ "type": "string", "pattern": "^[0-9]+$" }),
                 "1716537600",
             ),
         ),
@@ -240,21 +245,27 @@ pub(crate) fn webhooks() -> Paths {
         ("Mobieus-Event", header("The event's type.", "post.created")),
         (
             "Mobieus-Event-Id",
-            header(
+            typed(
                 "The event's id, as `webhook-id`.",
+                event_id,
                 "evt_01JW3K8Q9Z7M5T2V4X6Y8A0B1C",
             ),
         ),
         (
             "Mobieus-Delivery-Id",
-            header(
+            typed(
                 "This delivery's id: the event to this endpoint.",
-                "dlv_01JW3K8QA0B1C2D3E4F5G6H7J8",
+                json!({ "type": "string", "pattern": "^dlv_[0-9A-Za-z]{20}$" }),
+                "dlv_0Vx3kQ9Z7M5T2V4X6Y8A",
             ),
         ),
         (
             "Mobieus-Attempt",
-            header("The attempt's number, from 1.", "1"),
+            typed(
+                "The attempt's number, from 1.",
+                json!({ "type": "string", "pattern": "^[1-9][0-9]*$" }),
+                "1",
+            ),
         ),
     ];
     let parameters: Vec<Value> = parameters

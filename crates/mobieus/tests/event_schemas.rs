@@ -77,11 +77,12 @@ async fn each_event_type_is_served_as_a_json_schema_of_its_own() {
     }
 }
 
-/// Validates each instance against its type's schema with `jsonschema`, every object
-/// closed to members its schema does not name; returns each instance's errors by label.
+/// Validates each instance (label, schema name, value) against its schema with
+/// `jsonschema`, every object closed to members its schema does not name; returns each
+/// instance's errors by label.
 fn validate(
     schemas: &BTreeMap<String, Value>,
-    instances: &[(String, Value)],
+    instances: &[(String, String, Value)],
 ) -> BTreeMap<String, Vec<String>> {
     const SCRIPT: &str = r#"
 import json, sys
@@ -103,10 +104,10 @@ for name, schema in case["schemas"].items():
     Draft202012Validator.check_schema(schema)
     validators[name] = Draft202012Validator(strict(schema))
 out = {}
-for label, body in case["instances"]:
-    v = validators.get(body.get("type"))
+for label, name, body in case["instances"]:
+    v = validators.get(name)
     if v is None:
-        out[label] = ["no schema for type %r" % body.get("type")]
+        out[label] = ["no schema %r" % name]
     else:
         out[label] = ["%s: %s" % ("/".join(map(str, e.absolute_path)), e.message) for e in v.iter_errors(body)]
 print(json.dumps(out))
@@ -169,21 +170,46 @@ async fn real_events_and_webhook_requests_match_their_schemas() {
     let received = receiver.wait_for(expected, Duration::from_secs(15)).await;
     assert_eq!(received.len(), expected);
 
-    let mut instances: Vec<(String, Value)> = Vec::new();
+    let mut schemas = schemas(&app).await;
+    let mut instances: Vec<(String, String, Value)> = Vec::new();
+    let typed = |label: String, body: Value| {
+        let name = body["type"].as_str().unwrap_or_default().to_owned();
+        (label, name, body)
+    };
     for (i, e) in feed.iter().enumerate() {
-        instances.push((format!("feed #{i} {}", e["type"]), e.clone()));
+        instances.push(typed(format!("feed #{i} {}", e["type"]), e.clone()));
     }
+    // Each request's headers, against the document's `webhooks` entry for its type.
+    let doc = app.get(HOST, "/api/openapi.json", None).await.body;
     for (i, r) in received.iter().enumerate() {
+        let t = r.header("mobieus-event").to_owned();
+        instances.push(typed(format!("request #{i} {t}"), r.json()));
+        let parameters = doc["webhooks"][&t]["post"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("the document's webhooks entry for {t}"));
+        let (mut properties, mut sent) = (serde_json::Map::new(), serde_json::Map::new());
+        for p in parameters {
+            let name = p["name"].as_str().unwrap();
+            properties.insert(name.to_owned(), p["schema"].clone());
+            let value = r.header(&name.to_ascii_lowercase());
+            if !value.is_empty() {
+                sent.insert(name.to_owned(), json!(value));
+            }
+        }
+        let names: Vec<&String> = properties.keys().collect();
+        let headers = json!({ "type": "object", "required": names, "properties": properties });
+        schemas.insert(format!("headers of {t}"), headers);
         instances.push((
-            format!("request #{i} {}", r.header("mobieus-event")),
-            r.json(),
+            format!("request #{i} {t}: headers"),
+            format!("headers of {t}"),
+            Value::Object(sent),
         ));
     }
     let covered = |prefix: &str| -> BTreeSet<String> {
         instances
             .iter()
-            .filter(|(label, _)| label.starts_with(prefix))
-            .map(|(_, body)| body["type"].as_str().unwrap().to_owned())
+            .filter(|(label, _, _)| label.starts_with(prefix) && !label.ends_with("headers"))
+            .map(|(_, name, _)| name.clone())
             .collect()
     };
     let in_feed: BTreeSet<String> = feed_types.iter().map(|t| (*t).to_owned()).collect();
@@ -216,10 +242,10 @@ async fn real_events_and_webhook_requests_match_their_schemas() {
         ("tampered: another type's data", swapped),
     ];
     for (label, body) in &refused {
-        instances.push(((*label).to_owned(), body.clone()));
+        instances.push(typed((*label).to_owned(), body.clone()));
     }
-
-    let results = validate(&schemas(&app).await, &instances);
+    // The tampered body claims another type: it is checked against that type's schema.
+    let results = validate(&schemas, &instances);
     let failures: Vec<String> = results
         .iter()
         .filter(|(label, errors)| !label.starts_with("tampered") && !errors.is_empty())
