@@ -109,6 +109,14 @@ impl EventType {
             .map_or("", |i| i.name)
     }
 
+    /// What an event of this type says, as the catalog describes it.
+    pub fn description(self) -> &'static str {
+        Self::CATALOG
+            .iter()
+            .find(|i| i.event_type == self)
+            .map_or("", |i| i.description)
+    }
+
     pub fn parse(s: &str) -> Result<Self, UnknownEventType> {
         Self::CATALOG
             .iter()

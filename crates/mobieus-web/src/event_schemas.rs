@@ -15,12 +15,15 @@ use axum::response::{IntoResponse, Response};
 use mobieus_domain::event::{API_VERSION, EventType, PreviousPost};
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use utoipa::openapi::path::Paths;
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ObjectBuilder, RefOr};
 use utoipa::{PartialSchema, ToSchema};
+
+/// The shape of an event id (`EventId::parse`).
+const EVENT_ID: &str = "^evt_[0-9A-Z]{26}$";
 
 /// Where a schema component is referenced from.
 const COMPONENTS: &str = "#/components/schemas/";
@@ -89,23 +92,16 @@ fn data_schema(t: EventType) -> RefOr<Schema> {
         ObjectBuilder::new().description(Some(format!("The data of a `{}` event.", t.name()))),
         data_members(t),
     )
+    .into()
 }
 
 /// An object whose members are all required, in this order.
-fn object(builder: ObjectBuilder, members: Vec<(&'static str, Value)>) -> RefOr<Schema> {
+fn object(builder: ObjectBuilder, members: Vec<(&'static str, Value)>) -> ObjectBuilder {
     members
         .into_iter()
         .fold(builder.schema_type(Type::Object), |b, (name, schema)| {
             b.property(name, to_schema(schema)).required(name)
         })
-        .into()
-}
-
-fn description(t: EventType) -> &'static str {
-    EventType::CATALOG
-        .iter()
-        .find(|i| i.event_type == t)
-        .map_or("", |i| i.description)
 }
 
 fn event_schema(t: EventType) -> RefOr<Schema> {
@@ -118,7 +114,7 @@ fn event_schema(t: EventType) -> RefOr<Schema> {
             "id",
             json!({
                 "type": "string",
-                "pattern": "^evt_[0-9A-Z]{26}$",
+                "pattern": EVENT_ID,
                 "description": "Stable id, `evt_…`; also the `webhook-id` of its deliveries.",
                 "example": "evt_01JW3K8Q9Z7M5T2V4X6Y8A0B1C",
             }),
@@ -146,15 +142,9 @@ fn event_schema(t: EventType) -> RefOr<Schema> {
     ];
     let builder = ObjectBuilder::new()
         .title(Some(t.name()))
-        .description(Some(description(t)));
-    match object(builder, envelope) {
-        RefOr::T(Schema::Object(o)) => {
-            let mut o = o;
-            o.properties.insert("test".to_owned(), test);
-            RefOr::T(Schema::Object(o))
-        }
-        other => other,
-    }
+        .description(Some(t.description()));
+    // `test` alone is optional.
+    object(builder, envelope).property("test", test).into()
 }
 
 /// A schema written as JSON, as utoipa's type. Written here, it always converts: a
@@ -210,7 +200,7 @@ pub(crate) fn webhooks() -> Paths {
     };
     let header =
         |description: &str, example: &str| typed(description, json!({ "type": "string" }), example);
-    let event_id = json!({ "type": "string", "pattern": "^evt_[0-9A-Z]{26}$" });
+    let event_id = json!({ "type": "string", "pattern": EVENT_ID });
     let parameters = [
         (
             "Mobieus-Signature",
@@ -363,71 +353,48 @@ impl JsonSchemas {
 /// The component `name` as a JSON Schema document of its own: what it references comes
 /// along under `$defs`.
 fn standalone(components: &Value, name: &str) -> Value {
-    let mut defs = Map::new();
-    let mut seen = BTreeSet::from([name.to_owned()]);
-    let mut pending = vec![name.to_owned()];
-    while let Some(next) = pending.pop() {
-        let schema = components.get(&next).cloned().unwrap_or(Value::Null);
-        refs(&schema, &mut |r| {
-            if seen.insert(r.to_owned()) {
-                pending.push(r.to_owned());
-            }
-        });
-        if next != name {
-            defs.insert(next, schema);
-        }
-    }
-    let mut root = components.get(name).cloned().unwrap_or(Value::Null);
-    let mut defs = Value::Object(defs);
-    rewrite_refs(&mut root);
-    rewrite_refs(&mut defs);
     let mut out = Map::new();
     out.insert(
         "$schema".to_owned(),
         json!("https://json-schema.org/draft/2020-12/schema"),
     );
+    let mut pending = Vec::new();
+    let mut root = components.get(name).cloned().unwrap_or(Value::Null);
+    local_refs(&mut root, &mut pending);
     if let Value::Object(fields) = root {
         out.extend(fields);
     }
-    out.insert("$defs".to_owned(), defs);
+    let mut defs = Map::new();
+    while let Some(next) = pending.pop() {
+        if next == name || defs.contains_key(&next) {
+            continue;
+        }
+        let mut schema = components.get(&next).cloned().unwrap_or(Value::Null);
+        local_refs(&mut schema, &mut pending);
+        defs.insert(next, schema);
+    }
+    out.insert("$defs".to_owned(), Value::Object(defs));
     Value::Object(out)
 }
 
-/// Calls `f` with the component name of every `$ref` in `v`.
-fn refs(v: &Value, f: &mut impl FnMut(&str)) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                match (k.as_str(), child) {
-                    ("$ref", Value::String(r)) => {
-                        if let Some(name) = r.strip_prefix(COMPONENTS) {
-                            f(name);
-                        }
-                    }
-                    _ => refs(child, f),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| refs(i, f)),
-        _ => {}
-    }
-}
-
-fn rewrite_refs(v: &mut Value) {
+/// Points every component `$ref` in `v` at `$defs` instead, and adds the component's
+/// name to `found`.
+fn local_refs(v: &mut Value, found: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
                 match (k.as_str(), &mut *child) {
                     ("$ref", Value::String(r)) => {
                         if let Some(name) = r.strip_prefix(COMPONENTS) {
+                            found.push(name.to_owned());
                             *r = format!("#/$defs/{name}");
                         }
                     }
-                    _ => rewrite_refs(child),
+                    _ => local_refs(child, found),
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        Value::Array(items) => items.iter_mut().for_each(|i| local_refs(i, found)),
         _ => {}
     }
 }
