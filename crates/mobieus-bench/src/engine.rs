@@ -3,9 +3,12 @@
 //! and the delivery worker.
 
 use crate::pg::{PgDatabase, PgServer};
+use mobieus_core::keys::{self, KeyRequest};
 use mobieus_core::url_guard::{SystemResolver, UrlGuard};
 use mobieus_core::webhooks::{self, EndpointRequest};
 use mobieus_delivery::{Worker, WorkerConfig};
+use mobieus_domain::api_key::{KeyMode, RateLimit};
+use mobieus_domain::scope::{Scope, Scopes};
 use mobieus_domain::sealing::MasterKey;
 use mobieus_domain::tenant::TenantSlug;
 use mobieus_domain::webhook::{EndpointId, EventSelection, LoopbackPolicy, RetrySchedule};
@@ -150,6 +153,35 @@ impl Engine {
         config.client.idle_per_host = concurrency;
         config.policy.schedule = RetrySchedule::parse("0s,1s,5s").unwrap_or_default();
         config
+    }
+
+    /// A key on tenant `bench` that may read the feed, with a rate limit no bench reaches.
+    pub async fn feed_key(&self) -> Result<String, String> {
+        let request = KeyRequest {
+            actor: "bench".to_owned(),
+            name: "bench".to_owned(),
+            scopes: Scopes::new([Scope::EventsRead]).map_err(err)?,
+            mode: KeyMode::Live,
+            rate_limit: RateLimit::new(1_000_000).map_err(err)?,
+        };
+        let key = keys::mint(&self.db, request).await.map_err(err)?;
+        Ok(key.secret.expose().to_owned())
+    }
+
+    /// The API served on a loopback port, as `mobieus serve` serves it; its address.
+    pub async fn serve_api(&self) -> Result<std::net::SocketAddr, String> {
+        let app = mobieus_web::router(mobieus_web::AppState::new(
+            self.store.clone(),
+            self.guard.clone(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(err)?;
+        let addr = listener.local_addr().map_err(err)?;
+        tokio::spawn(async move {
+            let _ = mobieus_web::serving::serve_plain(listener, app).await;
+        });
+        Ok(addr)
     }
 
     pub fn worker(&self, config: WorkerConfig) -> Result<Worker, String> {

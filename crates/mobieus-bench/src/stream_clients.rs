@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -68,18 +68,12 @@ impl Arrivals {
         let (Some(last), Some(count)) = (self.last_us.get(event), self.count.get(event)) else {
             return;
         };
-        last.fetch_max(now_us(), Ordering::Relaxed);
+        last.fetch_max(crate::sys::unix_micros(), Ordering::Relaxed);
         let reached = count.fetch_add(1, Ordering::Relaxed) + 1;
         if reached == self.streams && event + 1 == self.count.len() {
             self.complete.notify_one();
         }
     }
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// The fleet's process: what it does instead of a scenario.

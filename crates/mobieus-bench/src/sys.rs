@@ -60,6 +60,14 @@ pub fn rss_mb() -> f64 {
     status_kib("VmRSS:").unwrap_or(0) as f64 / 1024.0
 }
 
+/// Now, in µs since the Unix epoch: a clock two processes read alike (the stream
+/// scenario's server and clients).
+pub fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 /// Resident memory of process `pid` now, MB; `None` when it cannot be read.
 pub fn rss_mb_of(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

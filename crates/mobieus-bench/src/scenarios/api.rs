@@ -5,9 +5,6 @@ use super::join;
 use crate::engine::{Backend, Engine, err};
 use crate::report::{Outcome, Target};
 use crate::sys::percentile_ms;
-use mobieus_core::keys::{self, KeyRequest};
-use mobieus_domain::api_key::{KeyMode, RateLimit};
-use mobieus_domain::scope::{Scope, Scopes};
 use std::time::{Duration, Instant};
 
 const CONNECTIONS: usize = 32;
@@ -17,31 +14,9 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     for i in 0..100 {
         join(&engine.db, &format!("m{i}")).await?;
     }
-    let key = keys::mint(
-        &engine.db,
-        KeyRequest {
-            actor: "bench".to_owned(),
-            name: "bench".to_owned(),
-            scopes: Scopes::new([Scope::EventsRead]).map_err(err)?,
-            mode: KeyMode::Live,
-            rate_limit: RateLimit::new(1_000_000).map_err(err)?,
-        },
-    )
-    .await
-    .map_err(err)?;
-    let app = mobieus_web::router(mobieus_web::AppState::new(
-        engine.store.clone(),
-        engine.guard.clone(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(err)?;
-    let addr = listener.local_addr().map_err(err)?;
-    tokio::spawn(async move {
-        let _ = mobieus_web::serving::serve_plain(listener, app).await;
-    });
+    let secret = engine.feed_key().await?;
+    let addr = engine.serve_api().await?;
     let span = Duration::from_secs_f64((5.0 * scale).max(1.0));
-    let secret = key.secret.expose().to_owned();
     let api = load(
         &format!("http://{addr}/api/v1/events?limit=25"),
         Some(&secret),

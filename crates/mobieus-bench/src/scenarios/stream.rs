@@ -8,12 +8,9 @@ use super::{join, scaled};
 use crate::engine::{Backend, Engine, err};
 use crate::report::{Outcome, Target};
 use crate::stream_clients::PER_KEY;
-use crate::sys::{cpu_time, cpu_time_of, percentile_ms, rss_mb, rss_mb_of};
-use mobieus_core::keys::{self, KeyRequest};
-use mobieus_domain::api_key::{KeyMode, RateLimit};
-use mobieus_domain::scope::{Scope, Scopes};
+use crate::sys::{cpu_time, cpu_time_of, percentile_ms, rss_mb, rss_mb_of, unix_micros};
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -29,32 +26,10 @@ pub async fn run(backend: &Backend, scale: f64) -> Result<Outcome, String> {
     let sparse = scaled(200, scale, 20);
     let mut keys = String::new();
     for _ in 0..streams.div_ceil(PER_KEY) {
-        let key = keys::mint(
-            &engine.db,
-            KeyRequest {
-                actor: "bench".to_owned(),
-                name: "bench".to_owned(),
-                scopes: Scopes::new([Scope::EventsRead]).map_err(err)?,
-                mode: KeyMode::Live,
-                rate_limit: RateLimit::new(1_000_000).map_err(err)?,
-            },
-        )
-        .await
-        .map_err(err)?;
-        keys.push_str(key.secret.expose());
+        keys.push_str(&engine.feed_key().await?);
         keys.push('\n');
     }
-    let app = mobieus_web::router(mobieus_web::AppState::new(
-        engine.store.clone(),
-        engine.guard.clone(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(err)?;
-    let addr = listener.local_addr().map_err(err)?;
-    tokio::spawn(async move {
-        let _ = mobieus_web::serving::serve_plain(listener, app).await;
-    });
+    let addr = engine.serve_api().await?;
     // Warm the store (its key cache, the tenant's connections) with one event.
     join(&engine.db, "warm").await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -188,18 +163,12 @@ async fn commit(
     let started = Instant::now();
     for i in members {
         tick.tick().await;
-        out.began.push(now_us());
+        out.began.push(unix_micros());
         join(&engine.db, &format!("s{i}")).await?;
-        out.committed.push(now_us());
+        out.committed.push(unix_micros());
     }
     out.elapsed = started.elapsed();
     Ok(out)
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// The client fleet, in a process of its own. Killed when dropped.
