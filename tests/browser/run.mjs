@@ -15,9 +15,9 @@ import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort, until as waitFor } from "./harness.mjs";
 
 const binary = path.resolve(process.argv[2] ?? "target/release/mobieus");
 const shots = path.resolve(process.env.SCREENSHOTS ?? "target/screenshots");
@@ -34,26 +34,7 @@ function check(ok, what) {
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, predicate) {
-  const end = Date.now() + WAIT_MS;
-  while (Date.now() < end) {
-    const value = await predicate();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = (what, predicate) => waitFor(what, predicate, WAIT_MS);
 
 // The receiver: records every request; answers 200.
 const received = [];

@@ -14,6 +14,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort, until as waitFor } from "./harness.mjs";
 
 const binary = path.resolve(process.argv[2] ?? "target/release/mobieus");
 const WAIT_MS = 20_000;
@@ -24,26 +25,7 @@ function check(ok, what) {
   if (!ok) failures += 1;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, predicate) {
-  const end = Date.now() + WAIT_MS;
-  while (Date.now() < end) {
-    const value = await predicate();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = (what, predicate) => waitFor(what, predicate, WAIT_MS);
 
 const data = fs.mkdtempSync(path.join(os.tmpdir(), "mobieus-stream-"));
 const cli = (...args) => execFileSync(binary, ["--data-dir", data, ...args], { encoding: "utf8" });
