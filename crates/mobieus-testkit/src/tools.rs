@@ -59,3 +59,63 @@ pub fn snippet(page: &str, name: &str) -> String {
         .replace("&#39;", "'")
         .replace("&amp;", "&")
 }
+
+/// A published snippet running as a program of its own (`python3 receiver.py`), with the
+/// lines it prints; killed when dropped.
+#[derive(Debug)]
+pub struct SnippetProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl SnippetProcess {
+    /// Writes `code` to `file` in a fresh directory and runs `program file` with `env`.
+    pub fn start(program: &str, file: &str, code: &str, env: &[(&str, String)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let dir = tempfile::tempdir().expect("a temp dir for the snippet");
+        let path = dir.path().join(file);
+        std::fs::write(&path, code).expect("write the snippet");
+        let mut child = Command::new(program)
+            .arg(&path)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
+        let out = child.stdout.take().expect("the snippet's stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            _dir: dir,
+        }
+    }
+
+    /// The next line it prints, if one comes within `wait`.
+    pub fn next_line(&self, wait: std::time::Duration) -> Option<String> {
+        self.lines.recv_timeout(wait).ok()
+    }
+
+    /// The next `n` lines it prints, each within `wait`.
+    pub fn lines(&self, n: usize, wait: std::time::Duration) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                self.next_line(wait)
+                    .unwrap_or_else(|| panic!("line {} of {n} did not come within {wait:?}", i + 1))
+            })
+            .collect()
+    }
+}
+
+impl Drop for SnippetProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -6,11 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
+use mobieus_testkit::tools::SnippetProcess;
 use mobieus_testkit::{TestApp, TestOptions, client, fixtures, free_port, tools};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const HOST: &str = "alpha.localhost";
@@ -22,60 +20,35 @@ async fn snippet(app: &TestApp, name: &str) -> String {
     tools::snippet(&page.text, name)
 }
 
-/// A receiver process and the lines it prints.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    _dir: tempfile::TempDir,
+/// Runs the receiver snippet and waits until it listens on `port`.
+fn start_receiver(
+    program: &str,
+    file: &str,
+    code: &str,
+    secret: &str,
+    port: u16,
+) -> SnippetProcess {
+    let env = [
+        ("MOBIEUS_WEBHOOK_SECRET", secret.to_owned()),
+        ("PORT", port.to_string()),
+    ];
+    let receiver = SnippetProcess::start(program, file, code, &env);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{program} receiver never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    receiver
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    fn start(program: &str, file: &str, code: &str, secret: &str, port: u16) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(file);
-        std::fs::write(&path, code).unwrap();
-        let mut child = Command::new(program)
-            .arg(&path)
-            .env("MOBIEUS_WEBHOOK_SECRET", secret)
-            .env("PORT", port.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("run {program}: {e}"));
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "{program} receiver never listened"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            lines,
-            _dir: dir,
-        }
-    }
-
-    fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the receiver printed a line")
-    }
+/// The next line the receiver prints.
+fn next_line(receiver: &SnippetProcess) -> String {
+    receiver
+        .next_line(Duration::from_secs(10))
+        .expect("the receiver printed a line")
 }
 
 async fn check(program: &str, file: &str, name: &str) {
@@ -101,11 +74,11 @@ async fn check(program: &str, file: &str, name: &str) {
     let id = created.data()["id"].as_str().unwrap().to_owned();
     let secret = created.data()["secret"].as_str().unwrap().to_owned();
     let code = snippet(&app, name).await;
-    let receiver = Running::start(program, file, &code, &secret, port);
+    let receiver = start_receiver(program, file, &code, &secret, port);
 
     // A real delivery verifies.
     fixtures::join(&db, "ann").await;
-    let line = receiver.next_line();
+    let line = next_line(&receiver);
     assert!(line.starts_with("verified user.joined evt_"), "{line}");
 
     // A forged one does not.
@@ -122,7 +95,7 @@ async fn check(program: &str, file: &str, name: &str) {
         .await
         .unwrap();
     assert_eq!(forged.status(), 400);
-    assert!(receiver.next_line().starts_with("REFUSED"));
+    assert!(next_line(&receiver).starts_with("REFUSED"));
 
     // After a rotation the receiver, still on the old secret, verifies `v1_prev`.
     app.post(
@@ -134,7 +107,7 @@ async fn check(program: &str, file: &str, name: &str) {
     .await
     .assert_status(200);
     fixtures::join(&db, "bob").await;
-    let line = receiver.next_line();
+    let line = next_line(&receiver);
     assert!(line.starts_with("verified user.joined evt_"), "{line}");
 }
 

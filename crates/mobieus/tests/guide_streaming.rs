@@ -9,11 +9,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
 use mobieus_testkit::cli::{Background, Cli};
+use mobieus_testkit::tools::SnippetProcess;
 use mobieus_testkit::{client, free_port, tools};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The code of the block marked `data-snippet="NAME"` on the served streaming guide.
@@ -47,60 +45,6 @@ fn join(cli: &Cli, name: &str) {
         .ok();
 }
 
-/// The consumer process and the lines it prints.
-struct Consumer {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Consumer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Consumer {
-    fn start(program: &str, file: &str, code: &str, port: u16, key: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(file);
-        std::fs::write(&path, code).unwrap();
-        let mut child = Command::new(program)
-            .arg(&path)
-            // The tenant is served at `localhost` too: every resolver knows that name.
-            .env("MOBIEUS_URL", format!("http://localhost:{port}"))
-            .env("MOBIEUS_API_KEY", key)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("run {program}: {e}"));
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Self {
-            child,
-            lines,
-            _dir: dir,
-        }
-    }
-
-    /// The next `n` lines, each within `wait`.
-    fn lines(&self, n: usize, wait: Duration) -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                self.lines.recv_timeout(wait).unwrap_or_else(|_| {
-                    panic!("line {} of {n} did not come within {wait:?}", i + 1)
-                })
-            })
-            .collect()
-    }
-}
-
 async fn check(program: &str, file: &str, name: &str) {
     if !tools::available(program, &format!("the {name} streaming guide test")) {
         return;
@@ -116,7 +60,12 @@ async fn check(program: &str, file: &str, name: &str) {
         .to_owned();
     let port = free_port();
     let server = serve(&cli, port);
-    let consumer = Consumer::start(program, file, &snippet(port, name).await, port, &key);
+    // The tenant is served at `localhost` too: every resolver knows that name.
+    let env = [
+        ("MOBIEUS_URL", format!("http://localhost:{port}")),
+        ("MOBIEUS_API_KEY", key.clone()),
+    ];
+    let consumer = SnippetProcess::start(program, file, &snippet(port, name).await, &env);
     let wait = Duration::from_secs(20);
     let mut seen = consumer.lines(2, wait);
     join(&cli, "cy");
@@ -130,10 +79,7 @@ async fn check(program: &str, file: &str, name: &str) {
     join(&cli, "fay");
     seen.extend(consumer.lines(3, wait));
     assert!(
-        consumer
-            .lines
-            .recv_timeout(Duration::from_millis(500))
-            .is_err(),
+        consumer.next_line(Duration::from_millis(500)).is_none(),
         "nothing more than the feed"
     );
 
